@@ -1,0 +1,12 @@
+"""bronze.web_visits: one row per JSON line of web tracking, as delivered."""
+
+from pipelines.ingest import RawSource
+
+SOURCE = RawSource(
+    table="bronze.web_visits",
+    folder="web_visits",
+    format="json",
+    raw_ddl="visit_id STRING, customer_id STRING, visited_at STRING",
+    required=("visit_id", "customer_id", "visited_at"),
+    description="JSON lines: visit_id, customer_id, visited_at",
+)

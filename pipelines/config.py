@@ -1,0 +1,216 @@
+"""The lakehouse configuration: one typed object, and the only place that builds paths.
+
+Precedence, lowest first: built-in defaults, a TOML file, environment variables, explicit overrides
+(command-line flags). Every setting has an environment variable named after it:
+``LAKEHOUSE_ROOT`` for a top-level key, ``LAKEHOUSE_<SECTION>_<KEY>`` for a key of a section
+(``LAKEHOUSE_SPARK_MASTER``, ``LAKEHOUSE_MODEL_SEED``); lists are comma-separated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CATEGORIES = ("wines", "fruits", "meat", "fish", "sweets", "gold")
+DEFAULT_CHANNELS = ("web", "catalog", "store")
+LAYERS = ("bronze", "silver", "gold", "ops")
+CONFIG_ENV = "LAKEHOUSE_CONFIG"
+DEFAULT_CONFIG_FILE = "lakehouse.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The product categories and order channels of the platform (configuration, not code)."""
+
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str = "local[*]"
+    shuffle_partitions: int = 8
+    driver_memory: str = "2g"
+    log_level: str = "ERROR"
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    lookback_days: int = 730
+    web_visit_days: int = 30
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    experiment: str = "marketing-lakehouse"
+    seed: int = 42
+    segment_k_min: int = 3
+    segment_k_max: int = 6
+    segment_max_iter: int = 30
+    holdout_fraction: float = 0.2
+    reg_param: float = 0.01
+    response_window_days: int = 14
+    contact_cost: float = 3.0
+    revenue_per_acceptance: float = 11.0
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    customers: int = 5000
+    seed: int = 7
+    end_date: date = date(2026, 6, 30)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = Path("lakehouse")
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    sample: SampleSettings = field(default_factory=SampleSettings)
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(self.categories, self.channels)
+
+    # --- the only place that builds paths -------------------------------------------------------
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return f"sqlite:///{(self.mlflow_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_artifact_location(self) -> str:
+        return (self.mlflow_dir / "artifacts").resolve().as_uri()
+
+    def landing(self, source: str) -> Path:
+        """The folder raw files of one source land in, e.g. ``landing/orders``."""
+        return self.landing_dir / source
+
+    def table_path(self, name: str) -> Path:
+        """``silver.orders`` -> ``<root>/tables/silver/orders``."""
+        layer, _, table = name.partition(".")
+        if layer not in LAYERS or not table:
+            raise ConfigError(f"table name {name!r} must be <layer>.<table> with layer in {LAYERS}")
+        return self.tables_dir / layer / table
+
+
+def _coerce(value: Any, like: Any, key: str) -> Any:
+    """Convert a TOML or environment value to the type of the default it replaces."""
+    try:
+        if isinstance(like, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(like, tuple):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            cleaned = tuple(str(v).strip() for v in items if str(v).strip())
+            if not cleaned:
+                raise ValueError("empty list")
+            return cleaned
+        if isinstance(like, Path):
+            return Path(value)
+        if isinstance(like, date):
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if isinstance(like, int):
+            return int(value)
+        if isinstance(like, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"config key {key!r}: cannot use {value!r} ({exc})") from exc
+
+
+def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key {prefix}{key!r}; known: {sorted(known)}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key {prefix}{key!r} must be a table/section")
+            changes[key] = _apply(current, value, f"{prefix}{key}.")
+        else:
+            changes[key] = _coerce(value, current, f"{prefix}{key}")
+    return dataclasses.replace(obj, **changes)
+
+
+def _from_environment(defaults: Config, environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(defaults):
+        current = getattr(defaults, f.name)
+        if dataclasses.is_dataclass(current):
+            section = {
+                sub.name: environ[var]
+                for sub in dataclasses.fields(current)
+                if (var := f"LAKEHOUSE_{f.name}_{sub.name}".upper()) in environ
+            }
+            if section:
+                values[f.name] = section
+        elif (var := f"LAKEHOUSE_{f.name}".upper()) in environ:
+            values[f.name] = environ[var]
+    return values
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the configuration. ``path`` defaults to $LAKEHOUSE_CONFIG, then ./lakehouse.toml if present.
+
+    A relative ``root`` in a file is relative to that file's folder, so a config works from any directory.
+    """
+    environ = os.environ if environ is None else environ
+    config = Config()
+    chosen = path or environ.get(CONFIG_ENV)
+    if chosen is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        chosen = DEFAULT_CONFIG_FILE
+    if chosen is not None:
+        file = Path(chosen)
+        if not file.is_file():
+            raise ConfigError(f"config file {file} does not exist")
+        try:
+            data = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+        config = _apply(config, data, "")
+        if "root" in data and not config.root.is_absolute():
+            config = dataclasses.replace(config, root=file.parent / config.root)
+    config = _apply(config, _from_environment(config, environ), "")
+    if overrides:
+        config = _apply(config, {k: v for k, v in overrides.items() if v is not None}, "")
+    return dataclasses.replace(config, root=config.root.resolve())

@@ -1,0 +1,36 @@
+"""Logging: one line per step, with elapsed time, so long runs show progress."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+LOGGER_NAME = "lakehouse"
+
+
+def get_logger() -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Log the start and the end of a step with its duration; an error names the step."""
+    log = get_logger()
+    log.info("▶ %s", name)
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        log.error("✗ %s failed after %.1f s", name, time.perf_counter() - started)
+        raise
+    log.info("✓ %s (%.1f s)", name, time.perf_counter() - started)

@@ -1,0 +1,52 @@
+"""The run context handed to every stage: session, config, logical run date and run id."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from pipelines.config import Config
+from pipelines.log import get_logger
+from pipelines.tables import Lakehouse
+
+
+def default_run_id(as_of: date) -> str:
+    """One logical run per run date: re-running a date is the same run, and replaces what it wrote."""
+    return f"run-{as_of:%Y%m%d}"
+
+
+@dataclass
+class RunContext:
+    spark: SparkSession
+    config: Config
+    as_of: date
+    run_id: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lakehouse(self) -> Lakehouse:
+        return Lakehouse(self.spark, self.config)
+
+    @property
+    def log(self):  # type: ignore[no-untyped-def]
+        return get_logger()
+
+    def record(self, section: str, key: str, value: Any) -> None:
+        """Add a figure to this run's report (written to ``<root>/runs/<run_id>.json``)."""
+        self.report.setdefault(section, {})[key] = value
+
+    def write_report(self) -> str:
+        self.config.runs_dir.mkdir(parents=True, exist_ok=True)
+        path = self.config.runs_dir / f"{self.run_id}.json"
+        body = {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **self.report,
+        }
+        path.write_text(json.dumps(body, indent=2, default=str) + "\n")
+        return str(path)

@@ -1,0 +1,1 @@
+"""Silver: typed, conformed, checked and deduplicated (latest version per key) Delta tables."""

@@ -1,0 +1,5 @@
+"""Every silver table, in processing order."""
+
+from silver import campaign_contacts, complaints, customers, orders, web_visits
+
+TABLES = (customers.TABLE, orders.TABLE, web_visits.TABLE, campaign_contacts.TABLE, complaints.TABLE)
