@@ -42,6 +42,7 @@ class SparkSettings:
     shuffle_partitions: int = 8
     driver_memory: str = "2g"
     log_level: str = "ERROR"
+    parallel_tables: int = 3  # tables processed at once within a stage
 
 
 @dataclass(frozen=True)
@@ -157,11 +158,11 @@ def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> Any:
     changes: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
-            raise ConfigError(f"unknown config key {prefix}{key!r}; known: {sorted(known)}")
+            raise ConfigError(f"unknown config key '{prefix}{key}'; known: {sorted(known)}")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"config key {prefix}{key!r} must be a table/section")
+                raise ConfigError(f"config key '{prefix}{key}' must be a table/section")
             changes[key] = _apply(current, value, f"{prefix}{key}.")
         else:
             changes[key] = _coerce(value, current, f"{prefix}{key}")

@@ -84,6 +84,7 @@ class IngestResult:
     malformed_rows: int = 0
     rejected: list[str] = field(default_factory=list)
     version: int | None = None
+    log_rows: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
 
 
 def _landed_files(folder: Path) -> list[Path]:
@@ -126,7 +127,7 @@ def _repair_log(ctx: RunContext, source: RawSource, files: set[str]) -> None:
         "rows", "malformed_rows", F.lit("ingested").alias("status"),
         F.lit("log row repaired from bronze lineage").alias("error"), "run_id", "ingested_at",
     )
-    ctx.lakehouse.merge(INGEST_LOG, rows)
+    ctx.lakehouse.append(INGEST_LOG, rows)
     ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), source.table)
 
 
@@ -184,8 +185,16 @@ def _plan(source: RawSource, files: Sequence[Path]) -> tuple[dict[tuple[str, ...
     return groups, rejected, empty
 
 
+def write_log(ctx: RunContext, results: Sequence[IngestResult]) -> None:
+    """Append the files ingested (or rejected) by this run to ops.ingest_log, in one commit."""
+    rows = [row for result in results for row in result.log_rows]
+    if rows:
+        ctx.lakehouse.append(INGEST_LOG, ctx.spark.createDataFrame(rows, INGEST_LOG.schema))
+
+
 def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
-    """Append every not-yet-ingested landed file of one source to its bronze table."""
+    """Append every not-yet-ingested landed file of one source to its bronze table. The caller writes
+    ``result.log_rows`` with ``write_log``; a crash before that is repaired from bronze lineage."""
     result = IngestResult(source.table)
     lakehouse = ctx.lakehouse
     lakehouse.ensure(source.contract)
@@ -227,7 +236,7 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         result.malformed_rows += malformed
     result.files = len(new_files) - len(rejected)
     result.rejected = list(rejected.values())
-    lakehouse.merge(INGEST_LOG, ctx.spark.createDataFrame(log_rows, INGEST_LOG.schema))
+    result.log_rows = log_rows
     for message in result.rejected:
         ctx.log.error("  REJECTED %s: %s", source.table, message)
     if empty:

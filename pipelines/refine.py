@@ -30,7 +30,6 @@ DQ_RESULTS = Contract(
     ),
     grain="one row per rule per table per run, passed rules included",
     primary_key=("run_id", "table_name", "rule"),
-    sequence_by="evaluated_at",
     comments={"outcome": "passed | warned | quarantined | failed"},
 )
 
@@ -82,7 +81,8 @@ def with_bronze_record(bronze: DataFrame) -> DataFrame:
     return bronze.withColumn(BRONZE_RECORD, F.struct(*raw))
 
 
-def run_silver(ctx: RunContext, table: SilverTable) -> SilverResult:
+def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.RuleResult]) -> SilverResult:
+    """Refine one table. Its rule results are appended to ``rule_results`` even when a ``fail`` rule stops it."""
     lakehouse = ctx.lakehouse
     name = table.contract.name
     checks = list(table.checks(ctx.config.vocabulary))
@@ -90,7 +90,7 @@ def run_silver(ctx: RunContext, table: SilverTable) -> SilverResult:
     flagged = quality.flag(parsed, checks).persist()
     try:
         results = quality.evaluate(name, flagged, checks)
-        _record_results(ctx, results)
+        rule_results.extend(results)
         quality.raise_on_failure(results, checks)
         quarantined = flagged.where(quality.is_quarantined()).select(
             F.to_json(BRONZE_RECORD).alias("raw_record"),
@@ -125,13 +125,17 @@ def run_silver(ctx: RunContext, table: SilverTable) -> SilverResult:
     )
 
 
-def _record_results(ctx: RunContext, results: Sequence[quality.RuleResult]) -> None:
-    if not results:
-        return
+def record_results(ctx: RunContext, results: Sequence[quality.RuleResult]) -> None:
+    """Write this run's rule results to ops.dq_results, replacing what an earlier attempt of the run wrote."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     rows = [
         (ctx.run_id, ctx.as_of, r.table, r.rule, r.action, r.evaluated, r.failed, float(r.ratio),
          r.max_ratio, r.outcome, now)
         for r in results
     ]
-    ctx.lakehouse.merge(DQ_RESULTS, ctx.spark.createDataFrame(rows, DQ_RESULTS.schema))
+    tables = sorted({r.table for r in results})
+    if tables:
+        ctx.lakehouse.replace_where(
+            DQ_RESULTS, ctx.spark.createDataFrame(rows, DQ_RESULTS.schema),
+            {"run_id": ctx.run_id, "table_name": tables},
+        )

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from importlib.resources import files
+from pathlib import Path
 
 from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
 
-IVY_SETTINGS = str(files("pipelines") / "ivysettings.xml")
+IVY_SETTINGS = str(Path(__file__).with_name("ivysettings.xml"))
 
 
 def build_session(

@@ -128,6 +128,19 @@ class Lakehouse:
         writer.save(self.path(contract.name))
         return self._result(contract.name)
 
+    def replace_where(self, contract: Contract, df: DataFrame, match: Mapping[str, Any]) -> WriteResult:
+        """Replace the rows matching ``match`` (column -> value, or list of values) with ``df``: one
+        atomic commit, so rewriting a run's rows never duplicates them."""
+        self.ensure(contract)
+        where = " AND ".join(
+            f"`{k}` IN ({', '.join(_sql_literal(x) for x in v)})" if isinstance(v, (list, tuple)) else f"`{k}` = {_sql_literal(v)}"
+            for k, v in match.items()
+        )
+        contract.conform(df).write.format("delta").mode("overwrite").option("replaceWhere", where).save(
+            self.path(contract.name)
+        )
+        return self._result(contract.name)
+
     def register_catalog(self) -> list[str]:
         """Make every existing table queryable by ``<layer>.<table>`` in this session."""
         names = []

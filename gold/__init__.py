@@ -1,0 +1,1 @@
+"""Gold: customer features, segments and acceptance scores that marketing targets from."""

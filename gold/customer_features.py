@@ -1,0 +1,151 @@
+"""gold.customer_features: one row per (customer_id, as_of_date), from events before as_of_date only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from pipelines.config import Vocabulary
+from pipelines.contract import Contract
+
+GRAIN = "one row per customer_id and as_of_date; events strictly before as_of_date only"
+CATEGORICAL = ("education", "marital_status")
+
+
+def spend_column(category: str) -> str:
+    return f"spend_{category}"
+
+
+def orders_column(channel: str) -> str:
+    return f"orders_{channel}"
+
+
+def numeric_columns(vocabulary: Vocabulary) -> list[str]:
+    """The numeric features, in a fixed order (the ML stages assemble them in this order)."""
+    return [
+        "age_years", "income", "kids_at_home", "teens_at_home", "tenure_days", "recency_days",
+        *[spend_column(c) for c in vocabulary.categories], "spend_total",
+        *[orders_column(c) for c in vocabulary.channels], "orders_total", "deal_orders",
+        "web_visits_30d", "campaigns_contacted", "campaigns_accepted", "complaints_2y",
+    ]
+
+
+def contract(vocabulary: Vocabulary) -> Contract:
+    """The contract depends on the configured categories and channels (one spend/orders column each)."""
+    spend = ", ".join(f"{spend_column(c)} DOUBLE NOT NULL" for c in vocabulary.categories)
+    orders = ", ".join(f"{orders_column(c)} BIGINT NOT NULL" for c in vocabulary.channels)
+    comments = {
+        "as_of_date": "the features use events strictly before this date",
+        "recency_days": "days since the last order before as_of_date; the lookback window length when none",
+        "spend_total": "amount spent over the lookback window (default two years)",
+        "web_visits_30d": "web visits in the 30 days before as_of_date",
+        "campaigns_accepted": "campaigns contacted before as_of_date whose offer the customer accepted",
+        "income": "yearly household income; null when unknown (the models impute it)",
+    }
+    comments |= {spend_column(c): f"amount spent on {c} over the lookback window" for c in vocabulary.categories}
+    comments |= {orders_column(c): f"orders through the {c} channel over the lookback window" for c in vocabulary.channels}
+    return Contract(
+        name="gold.customer_features",
+        ddl=(
+            "customer_id BIGINT NOT NULL, as_of_date DATE NOT NULL, age_years INT, education STRING, "
+            "marital_status STRING, income DOUBLE, kids_at_home INT, teens_at_home INT, tenure_days INT NOT NULL, "
+            f"recency_days INT NOT NULL, {spend}, spend_total DOUBLE NOT NULL, {orders}, "
+            "orders_total BIGINT NOT NULL, deal_orders BIGINT NOT NULL, web_visits_30d BIGINT NOT NULL, "
+            "campaigns_contacted BIGINT NOT NULL, campaigns_accepted BIGINT NOT NULL, complaints_2y BIGINT NOT NULL"
+        ),
+        grain=GRAIN,
+        primary_key=("customer_id", "as_of_date"),
+        partition_by=("as_of_date",),
+        comments=comments,
+    )
+
+
+def _before(ts: str, as_of: date, days: int | None = None) -> Column:
+    """Events strictly before ``as_of`` (and within ``days`` of it when given)."""
+    cond = F.col(ts) < F.lit(as_of).cast("timestamp")
+    if days is not None:
+        cond = cond & (F.col(ts) >= F.lit(as_of).cast("timestamp") - F.make_interval(days=F.lit(days)))
+    return cond
+
+
+def _count_when(cond: Column) -> Column:
+    return F.count_if(cond)
+
+
+def order_features(orders: DataFrame, as_of: date, lookback_days: int, channels: Sequence[str]) -> DataFrame:
+    """Per customer: orders per channel, deals and last order date, in one aggregation."""
+    return (
+        orders.where(_before("ordered_at", as_of, lookback_days))
+        .groupBy("customer_id")
+        .agg(
+            F.count(F.lit(1)).alias("orders_total"),
+            *[_count_when(F.col("channel") == c).alias(orders_column(c)) for c in channels],
+            _count_when(F.col("is_deal")).alias("deal_orders"),
+            F.max("ordered_at").alias("last_ordered_at"),
+        )
+    )
+
+
+def spend_features(orders: DataFrame, as_of: date, lookback_days: int, categories: Sequence[str]) -> DataFrame:
+    """Per customer: amount per category (one groupBy with conditional sums, not a pivot)."""
+    items = (
+        orders.where(_before("ordered_at", as_of, lookback_days))
+        .select("customer_id", F.explode("items").alias("item"))
+        .select("customer_id", F.col("item.category").alias("category"), F.col("item.amount").alias("amount"))
+    )
+    return items.groupBy("customer_id").agg(
+        *[F.sum(F.when(F.col("category") == c, F.col("amount"))).alias(spend_column(c)) for c in categories],
+        F.sum("amount").alias("spend_total"),
+    )
+
+
+def campaign_features(contacts: DataFrame, as_of: date) -> DataFrame:
+    return (
+        contacts.where(_before("contacted_at", as_of))
+        .groupBy("customer_id")
+        .agg(F.count(F.lit(1)).alias("campaigns_contacted"), _count_when(F.col("accepted")).alias("campaigns_accepted"))
+    )
+
+
+def count_events(events: DataFrame, ts: str, as_of: date, days: int, name: str) -> DataFrame:
+    return events.where(_before(ts, as_of, days)).groupBy("customer_id").agg(F.count(F.lit(1)).alias(name))
+
+
+def transform(
+    customers: DataFrame,
+    orders: DataFrame,
+    web_visits: DataFrame,
+    campaign_contacts: DataFrame,
+    complaints: DataFrame,
+    *,
+    as_of: date,
+    vocabulary: Vocabulary,
+    lookback_days: int = 730,
+    web_visit_days: int = 30,
+) -> DataFrame:
+    """Features of every customer who had signed up before ``as_of``, from events before ``as_of`` only."""
+    known = customers.where(F.col("signup_date") < F.lit(as_of))
+    zero_filled = [
+        *[spend_column(c) for c in vocabulary.categories], "spend_total",
+        *[orders_column(c) for c in vocabulary.channels], "orders_total", "deal_orders",
+        "web_visits_30d", "campaigns_contacted", "campaigns_accepted", "complaints_2y",
+    ]
+    joined = (
+        known.join(order_features(orders, as_of, lookback_days, vocabulary.channels), "customer_id", how="left")
+        .join(spend_features(orders, as_of, lookback_days, vocabulary.categories), "customer_id", how="left")
+        .join(count_events(web_visits, "visited_at", as_of, web_visit_days, "web_visits_30d"), "customer_id", how="left")
+        .join(campaign_features(campaign_contacts, as_of), "customer_id", how="left")
+        .join(count_events(complaints, "complained_at", as_of, lookback_days, "complaints_2y"), "customer_id", how="left")
+    )
+    last_order_days = F.datediff(F.lit(as_of), F.to_date("last_ordered_at"))
+    return (
+        joined.fillna(0, subset=zero_filled)
+        .withColumn("as_of_date", F.lit(as_of))
+        .withColumn("age_years", F.lit(as_of.year) - F.col("birth_year"))
+        .withColumn("tenure_days", F.datediff(F.lit(as_of), F.col("signup_date")))
+        .withColumn("recency_days", F.coalesce(last_order_days, F.lit(lookback_days)))
+        .select(*contract(vocabulary).select())
+    )

@@ -1,0 +1,145 @@
+"""gold.customer_segments: one row per (customer_id, as_of_date): the customer's KMeans segment and its name.
+
+Segments are fitted on standardized value features (spend, orders, recency, deal share, web visits).
+Segment ids are ranks by mean spend (0 = highest value), so they do not depend on KMeans' arbitrary
+cluster numbering, and names are derived from each segment's centroid statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.clustering import KMeans
+from pyspark.ml.feature import StandardScaler, VectorAssembler
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from pipelines.contract import Contract
+
+CONTRACT = Contract(
+    name="gold.customer_segments",
+    ddl=(
+        "customer_id BIGINT NOT NULL, as_of_date DATE NOT NULL, segment_id INT NOT NULL, "
+        "segment_name STRING NOT NULL, model_version STRING NOT NULL, run_id STRING NOT NULL"
+    ),
+    grain="one row per customer_id and as_of_date",
+    primary_key=("customer_id", "as_of_date"),
+    partition_by=("as_of_date",),
+    comments={
+        "segment_id": "0 = the segment with the highest mean spend, then descending",
+        "segment_name": "value tier / recency : the category with the highest spend lift, from centroid statistics",
+        "model_version": "registered version of the segmentation model",
+    },
+)
+
+FEATURES = ("log_spend_total", "log_orders_total", "recency_days", "deal_share", "web_visits_30d")
+CLUSTER = "cluster"
+
+
+def segment_input(features: DataFrame) -> DataFrame:
+    """The clustering inputs: log-scaled spend and orders (both are heavily skewed), deal share."""
+    return features.select(
+        "*",
+        F.log1p("spend_total").alias("log_spend_total"),
+        F.log1p("orders_total").alias("log_orders_total"),
+        F.when(F.col("orders_total") > 0, F.col("deal_orders") / F.col("orders_total"))
+        .when(F.col("orders_total") == 0, F.lit(0.0))
+        .alias("deal_share"),
+    )
+
+
+def build_pipeline(k: int, seed: int, max_iter: int = 30) -> Pipeline:
+    return Pipeline(
+        stages=[
+            VectorAssembler(inputCols=list(FEATURES), outputCol="segment_raw"),
+            StandardScaler(inputCol="segment_raw", outputCol="segment_scaled", withMean=True, withStd=True),
+            KMeans(featuresCol="segment_scaled", predictionCol=CLUSTER, k=k, seed=seed, maxIter=max_iter),
+        ]
+    )
+
+
+def profile_columns(categories: Sequence[str]) -> list:  # type: ignore[type-arg]
+    """Aggregates per cluster that name it: size, mean spend, recency, orders and category spend."""
+    return [
+        F.count(F.lit(1)).alias("size"),
+        F.avg("spend_total").alias("mean_spend"),
+        F.avg("recency_days").alias("mean_recency"),
+        F.avg("orders_total").alias("mean_orders"),
+        *[F.sum(f"spend_{c}").alias(f"spend_{c}") for c in categories],
+    ]
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    cluster: int
+    size: int
+    mean_spend: float
+    mean_recency: float
+    mean_orders: float
+    category_spend: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Segment:
+    segment_id: int
+    name: str
+    size: int
+
+
+def _value_tiers(k: int) -> list[str]:
+    if k == 1:
+        return ["All customers"]
+    if k == 2:
+        return ["High value", "Low value"]
+    middle = ["Mid value"] if k == 3 else ["Upper-mid value", *["Mid value"] * (k - 4), "Lower-mid value"]
+    return ["High value", *middle, "Low value"]
+
+
+def name_segments(profiles: Sequence[ClusterProfile], overall_recency: float) -> dict[int, Segment]:
+    """Map KMeans cluster numbers to stable ids (rank by mean spend) and readable names.
+
+    A name reads ``<value tier> / <Recent|Lapsing> : <Category>-leaning``: the tier from the spend rank,
+    recency against the population's mean, and the category whose share of the segment's spend most
+    exceeds its share of everyone's spend (every segment buys mostly wine; what sets one apart is the lift).
+    """
+    ranked = sorted(profiles, key=lambda p: (-p.mean_spend, p.cluster))
+    tiers = _value_tiers(len(ranked))
+    overall: dict[str, float] = {}
+    for profile in profiles:
+        for category, amount in profile.category_spend.items():
+            overall[category] = overall.get(category, 0.0) + amount
+    overall_total = sum(overall.values())
+    segments: dict[int, Segment] = {}
+    used: dict[str, int] = {}
+    for segment_id, (profile, tier) in enumerate(zip(ranked, tiers, strict=True)):
+        recency = "Recent" if profile.mean_recency <= overall_recency else "Lapsing"
+        name = f"{tier} / {recency}"
+        total = sum(profile.category_spend.values())
+        if total > 0 and overall_total > 0:
+            lift = {c: (a / total) / (overall[c] / overall_total) for c, a in profile.category_spend.items() if overall[c] > 0}
+            leaning = max(sorted(lift), key=lambda c: lift[c])
+            name += f" : {leaning.capitalize()}-leaning"
+        used[name] = used.get(name, 0) + 1
+        if used[name] > 1:
+            name = f"{name} ({used[name]})"
+        segments[profile.cluster] = Segment(segment_id, name, profile.size)
+    return segments
+
+
+def assign(clustered: DataFrame, segments: Mapping[int, Segment], *, as_of: date, model_version: str, run_id: str) -> DataFrame:
+    """Attach segment ids and names to clustered customers, shaped to the table contract."""
+    spark = clustered.sparkSession
+    lookup = spark.createDataFrame(
+        [(cluster, s.segment_id, s.name) for cluster, s in segments.items()],
+        f"{CLUSTER} INT, segment_id INT, segment_name STRING",
+    )
+    return (
+        clustered.join(F.broadcast(lookup), CLUSTER, how="inner")
+        .withColumn("as_of_date", F.lit(as_of))
+        .withColumn("model_version", F.lit(model_version))
+        .withColumn("run_id", F.lit(run_id))
+        .select(*CONTRACT.select())
+    )

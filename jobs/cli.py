@@ -1,0 +1,127 @@
+"""`lakehouse`: one command with a subcommand per stage.
+
+    lakehouse generate [--customers N] [--seed S]   write sample raw files into the landing zone
+    lakehouse ingest | silver | features | train | score [--as-of DATE]   run one stage
+    lakehouse run [--as-of DATE]                     run every stage in one process
+    lakehouse demo                                   generate sample data if the landing zone is empty, run all
+    lakehouse sql "SELECT ..."                       query the tables by name (gold.customer_marketing, ...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from jobs import features, ingest, run_all, score, silver, train
+from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
+from pipelines.config import ConfigError
+from pipelines.log import get_logger, step
+from pipelines.sample_data import generate
+from pipelines.tables import Lakehouse
+
+STAGES = {
+    "ingest": ingest.run,
+    "silver": silver.run,
+    "features": features.run,
+    "train": train.run,
+    "score": score.run,
+    "run": run_all.run,
+}
+
+
+def _landing_has_files(config) -> bool:  # type: ignore[no-untyped-def]
+    return config.landing_dir.is_dir() and any(p.is_file() for p in config.landing_dir.rglob("*"))
+
+
+def _generate(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if _landing_has_files(config) and not args.overwrite:
+        raise SystemExit(
+            f"error: the landing zone {config.landing_dir} already holds files; "
+            "pass --overwrite to write sample files over them"
+        )
+    customers = args.customers or config.sample.customers
+    with step(f"generate: {customers} customers (seed {args.seed}) into {config.landing_dir}"):
+        summary = generate(config.landing_dir, customers, args.seed, args.end_date or config.sample.end_date,
+                           config.categories, config.channels)
+    for source, rows in summary.rows.items():
+        get_logger().info("  %-18s %4d file(s) %9d rows", source, summary.files[source], rows)
+    return 0
+
+
+def _stage(args: argparse.Namespace) -> int:
+    ctx = start_context(args, f"lakehouse-{args.command}")
+    STAGES[args.command](ctx)
+    ctx.log.info("run report: %s", ctx.write_report())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if _landing_has_files(config):
+        get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
+    else:
+        args.overwrite, args.seed, args.end_date = False, config.sample.seed, None
+        _generate(args)
+    args.as_of, args.run_id = config.sample.end_date, None
+    ctx = start_context(args, "lakehouse-demo", config)
+    run_all.run(ctx)
+    ctx.log.info("run report: %s", ctx.write_report())
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    args.as_of, args.run_id = None, None
+    ctx = start_context(args, "lakehouse-sql", config)
+    Lakehouse(ctx.spark, config).register_catalog()
+    ctx.spark.sql(args.query).show(args.limit, truncate=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = add_config_arguments(commands.add_parser("generate", help="write sample raw files into the landing zone"))
+    gen.add_argument("--customers", type=int, default=None, help="number of customers (default 5000)")
+    gen.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same files")
+    gen.add_argument("--end-date", type=iso_date, default=None, help="last day of generated history")
+    gen.add_argument("--overwrite", action="store_true", help="write even if the landing zone holds files")
+    gen.set_defaults(handler=_generate)
+
+    helps = {
+        "ingest": "ingest new landed files into bronze",
+        "silver": "refine bronze into silver (checks, quarantine, dedup, MERGE)",
+        "features": "compute gold.customer_features as of the run date",
+        "train": "train and register the segmentation and acceptance models",
+        "score": "write gold.customer_segments and gold.customer_marketing with the champion models",
+        "run": "run every stage in one process",
+    }
+    for name, text in helps.items():
+        add_run_arguments(commands.add_parser(name, help=text)).set_defaults(handler=_stage)
+
+    demo = add_config_arguments(commands.add_parser("demo", help="sample data + every stage, then a summary"))
+    demo.add_argument("--customers", type=int, default=None, help="customers to generate (default 5000)")
+    demo.set_defaults(handler=_demo)
+
+    sql = add_config_arguments(commands.add_parser("sql", help="run a SQL query against the tables by name"))
+    sql.add_argument("query", help='e.g. "SELECT * FROM gold.customer_marketing LIMIT 10"')
+    sql.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+    sql.set_defaults(handler=_sql)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

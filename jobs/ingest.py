@@ -1,0 +1,41 @@
+"""Ingest new landed files into bronze."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+from bronze.sources import SOURCES
+from jobs.common import job_main
+from pipelines.ingest import IngestResult, RawSource, ingest_source, write_log
+from pipelines.parallel import map_concurrently
+from pipelines.log import step
+from pipelines.runtime import RunContext
+
+
+def run(ctx: RunContext) -> None:
+    """Ingest every landed file not yet in bronze (exactly once per file)."""
+    results: list[IngestResult] = []
+    with step("ingest: landing zone -> bronze"):
+        try:
+            _ingest_all(ctx, results)
+        finally:
+            write_log(ctx, results)
+
+
+def _ingest_all(ctx: RunContext, results: list[IngestResult]) -> None:
+    def ingest(source: RawSource) -> IngestResult:
+        result = ingest_source(ctx, source)
+        results.append(result)
+        return result
+
+    for source, result in zip(SOURCES, map_concurrently(ingest, SOURCES, ctx.config.spark.parallel_tables), strict=True):
+        ctx.record("ingest", source.table, {k: v for k, v in asdict(result).items() if k != "log_rows"})
+        ctx.log.info(
+            "  %-26s %4d new file(s) %9d rows %6d malformed %3d rejected",
+            source.table, result.files, result.rows, result.malformed_rows, len(result.rejected),
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(job_main("ingest", run))

@@ -1,0 +1,23 @@
+"""Run every stage in one process: ingest, silver, features, train, score; then print the summary."""
+
+from __future__ import annotations
+
+import sys
+
+from jobs import features, ingest, score, silver, train
+from jobs.common import job_main
+from jobs.report import print_summary
+from pipelines.runtime import RunContext
+
+STAGES = (ingest.run, silver.run, features.run, train.run, score.run)
+
+
+def run(ctx: RunContext) -> None:
+    """Run ingest, silver, features, train and score for the run date."""
+    for stage in STAGES:
+        stage(ctx)
+    print_summary(ctx)
+
+
+if __name__ == "__main__":
+    sys.exit(job_main("run_all", run))

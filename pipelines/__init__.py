@@ -1,0 +1,1 @@
+"""The framework: the only code that knows SparkSession, config, paths, Delta, MLflow and logging."""

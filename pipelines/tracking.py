@@ -1,0 +1,123 @@
+"""MLflow: a local tracking store and model registry under the lakehouse, Spark models, aliases.
+
+Training is idempotent: a model version is tagged with a fingerprint of its training data and
+parameters, and training the same data again reuses that version instead of registering a copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+import mlflow.spark
+import pyspark
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from pipelines.config import Config
+
+CHAMPION = "champion"
+FINGERPRINT_TAG = "training_fingerprint"
+
+
+class ModelNotFoundError(RuntimeError):
+    """No model version carries the requested alias (the model was never trained)."""
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    version: str
+    run_id: str
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    reused: bool = False
+
+
+def configure(config: Config) -> MlflowClient:
+    """Point MLflow at the lakehouse's store and select the experiment (created on first use)."""
+    for name in ("mlflow", "alembic", "mlflow.store.db.utils"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    config.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(config.mlflow_tracking_uri)
+    mlflow.set_registry_uri(config.mlflow_tracking_uri)
+    experiment = config.model.experiment
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=config.mlflow_artifact_location)
+    mlflow.set_experiment(experiment)
+    return MlflowClient()
+
+
+def fingerprint(df: DataFrame, columns: Sequence[str], params: Mapping[str, Any]) -> str:
+    """A content hash of the training data (order-independent) and the training parameters."""
+    row = df.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.xxhash64(*[F.col(c) for c in columns]).cast("decimal(38,0)")).alias("h"),
+    ).collect()[0]
+    payload = json.dumps({"n": row["n"], "h": str(row["h"]), "params": params}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _describe(client: MlflowClient, version: ModelVersion, reused: bool) -> RegisteredModel:
+    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    return RegisteredModel(version.name, str(version.version), version.run_id or "", metrics,
+                           dict(version.tags or {}), reused)
+
+
+def find_trained(client: MlflowClient, name: str, fingerprint_value: str) -> RegisteredModel | None:
+    """The newest version of ``name`` trained on exactly this data and these parameters, if any."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    matching = [v for v in versions if (v.tags or {}).get(FINGERPRINT_TAG) == fingerprint_value]
+    if not matching:
+        return None
+    return _describe(client, max(matching, key=lambda v: int(v.version)), reused=True)
+
+
+def log_model(
+    client: MlflowClient, model: PipelineModel, name: str, tags: Mapping[str, str]
+) -> RegisteredModel:
+    """Log a fitted Spark pipeline in the active run and register it as a new version of ``name``."""
+    info = mlflow.spark.log_model(
+        model,
+        artifact_path=name,
+        registered_model_name=name,
+        # Listing requirements explicitly skips MLflow's import-capturing subprocess (~20 s per model).
+        pip_requirements=[f"pyspark=={pyspark.__version__}"],
+    )
+    version = str(info.registered_model_version)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    active = mlflow.active_run()
+    run_id = active.info.run_id if active else ""
+    metrics = client.get_run(run_id).data.metrics if run_id else {}
+    return RegisteredModel(name, version, run_id, metrics, dict(tags))
+
+
+def set_alias(client: MlflowClient, name: str, version: str, alias: str = CHAMPION) -> None:
+    client.set_registered_model_alias(name, alias, version)
+
+
+def get_alias(client: MlflowClient, name: str, alias: str = CHAMPION) -> RegisteredModel:
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        raise ModelNotFoundError(
+            f"no version of model {name!r} has the alias {alias!r}; run `lakehouse train` first"
+        ) from exc
+    return _describe(client, version, reused=False)
+
+
+def load_model(name: str, alias: str = CHAMPION) -> PipelineModel:
+    return mlflow.spark.load_model(f"models:/{name}@{alias}")
