@@ -27,8 +27,12 @@ def completed_campaigns(contacts: DataFrame, as_of: date, response_window_days: 
     cutoff = as_of - timedelta(days=response_window_days)
     return (
         contacts.groupBy("campaign_id")
-        .agg(F.min("contacted_at").alias("first_contact"), F.max("contacted_at").alias("last_contact"),
-             F.count(F.lit(1)).alias("contacts"), F.count_if("accepted").alias("acceptances"))
+        .agg(
+            F.min("contacted_at").alias("first_contact"),
+            F.max("contacted_at").alias("last_contact"),
+            F.count(F.lit(1)).alias("contacts"),
+            F.count_if("accepted").alias("acceptances"),
+        )
         .where(F.col("last_contact") < F.lit(cutoff).cast("timestamp"))
         .withColumn("contact_date", F.to_date("first_contact"))
         .orderBy(F.col("first_contact").desc(), F.col("campaign_id"))
@@ -46,7 +50,9 @@ def training_set(features: DataFrame, contacts: DataFrame, campaign_id: str) -> 
 def in_holdout(fraction: float, seed: int) -> Column:
     """A deterministic split by customer id: the same customers are held out on every rerun."""
     buckets = 10_000
-    return F.pmod(F.xxhash64(F.col("customer_id"), F.lit(seed)), F.lit(buckets)) < F.lit(int(fraction * buckets))
+    return F.pmod(F.xxhash64(F.col("customer_id"), F.lit(seed)), F.lit(buckets)) < F.lit(
+        int(fraction * buckets)
+    )
 
 
 def build_pipeline(numeric: Sequence[str], seed: int, reg_param: float = 0.01) -> Pipeline:
@@ -57,13 +63,24 @@ def build_pipeline(numeric: Sequence[str], seed: int, reg_param: float = 0.01) -
     return Pipeline(
         stages=[
             Imputer(inputCols=list(numeric), outputCols=imputed, strategy="median"),
-            StringIndexer(inputCols=list(CATEGORICAL), outputCols=indexed, handleInvalid="keep",
-                          stringOrderType="alphabetAsc"),
+            StringIndexer(
+                inputCols=list(CATEGORICAL),
+                outputCols=indexed,
+                handleInvalid="keep",
+                stringOrderType="alphabetAsc",
+            ),
             OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"),
             VectorAssembler(inputCols=[*imputed, *encoded], outputCol="acceptance_raw"),
-            StandardScaler(inputCol="acceptance_raw", outputCol="acceptance_features", withMean=True, withStd=True),
-            LogisticRegression(featuresCol="acceptance_features", labelCol=LABEL, regParam=reg_param,
-                               elasticNetParam=0.0, maxIter=100),
+            StandardScaler(
+                inputCol="acceptance_raw", outputCol="acceptance_features", withMean=True, withStd=True
+            ),
+            LogisticRegression(
+                featuresCol="acceptance_features",
+                labelCol=LABEL,
+                regParam=reg_param,
+                elasticNetParam=0.0,
+                maxIter=100,
+            ),
         ]
     )
 

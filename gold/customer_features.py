@@ -26,10 +26,21 @@ def orders_column(channel: str) -> str:
 def numeric_columns(vocabulary: Vocabulary) -> list[str]:
     """The numeric features, in a fixed order (the ML stages assemble them in this order)."""
     return [
-        "age_years", "income", "kids_at_home", "teens_at_home", "tenure_days", "recency_days",
-        *[spend_column(c) for c in vocabulary.categories], "spend_total",
-        *[orders_column(c) for c in vocabulary.channels], "orders_total", "deal_orders",
-        "web_visits_30d", "campaigns_contacted", "campaigns_accepted", "complaints_2y",
+        "age_years",
+        "income",
+        "kids_at_home",
+        "teens_at_home",
+        "tenure_days",
+        "recency_days",
+        *[spend_column(c) for c in vocabulary.categories],
+        "spend_total",
+        *[orders_column(c) for c in vocabulary.channels],
+        "orders_total",
+        "deal_orders",
+        "web_visits_30d",
+        "campaigns_contacted",
+        "campaigns_accepted",
+        "complaints_2y",
     ]
 
 
@@ -45,8 +56,13 @@ def contract(vocabulary: Vocabulary) -> Contract:
         "campaigns_accepted": "campaigns contacted before as_of_date whose offer the customer accepted",
         "income": "yearly household income; null when unknown (the models impute it)",
     }
-    comments |= {spend_column(c): f"amount spent on {c} over the lookback window" for c in vocabulary.categories}
-    comments |= {orders_column(c): f"orders through the {c} channel over the lookback window" for c in vocabulary.channels}
+    comments |= {
+        spend_column(c): f"amount spent on {c} over the lookback window" for c in vocabulary.categories
+    }
+    comments |= {
+        orders_column(c): f"orders through the {c} channel over the lookback window"
+        for c in vocabulary.channels
+    }
     return Contract(
         name="gold.customer_features",
         ddl=(
@@ -89,7 +105,9 @@ def order_features(orders: DataFrame, as_of: date, lookback_days: int, channels:
     )
 
 
-def spend_features(orders: DataFrame, as_of: date, lookback_days: int, categories: Sequence[str]) -> DataFrame:
+def spend_features(
+    orders: DataFrame, as_of: date, lookback_days: int, categories: Sequence[str]
+) -> DataFrame:
     """Per customer: amount per category (one groupBy with conditional sums, not a pivot)."""
     items = (
         orders.where(_before("ordered_at", as_of, lookback_days))
@@ -106,7 +124,10 @@ def campaign_features(contacts: DataFrame, as_of: date) -> DataFrame:
     return (
         contacts.where(_before("contacted_at", as_of))
         .groupBy("customer_id")
-        .agg(F.count(F.lit(1)).alias("campaigns_contacted"), _count_when(F.col("accepted")).alias("campaigns_accepted"))
+        .agg(
+            F.count(F.lit(1)).alias("campaigns_contacted"),
+            _count_when(F.col("accepted")).alias("campaigns_accepted"),
+        )
     )
 
 
@@ -129,16 +150,32 @@ def transform(
     """Features of every customer who had signed up before ``as_of``, from events before ``as_of`` only."""
     known = customers.where(F.col("signup_date") < F.lit(as_of))
     zero_filled = [
-        *[spend_column(c) for c in vocabulary.categories], "spend_total",
-        *[orders_column(c) for c in vocabulary.channels], "orders_total", "deal_orders",
-        "web_visits_30d", "campaigns_contacted", "campaigns_accepted", "complaints_2y",
+        *[spend_column(c) for c in vocabulary.categories],
+        "spend_total",
+        *[orders_column(c) for c in vocabulary.channels],
+        "orders_total",
+        "deal_orders",
+        "web_visits_30d",
+        "campaigns_contacted",
+        "campaigns_accepted",
+        "complaints_2y",
     ]
     joined = (
-        known.join(order_features(orders, as_of, lookback_days, vocabulary.channels), "customer_id", how="left")
+        known.join(
+            order_features(orders, as_of, lookback_days, vocabulary.channels), "customer_id", how="left"
+        )
         .join(spend_features(orders, as_of, lookback_days, vocabulary.categories), "customer_id", how="left")
-        .join(count_events(web_visits, "visited_at", as_of, web_visit_days, "web_visits_30d"), "customer_id", how="left")
+        .join(
+            count_events(web_visits, "visited_at", as_of, web_visit_days, "web_visits_30d"),
+            "customer_id",
+            how="left",
+        )
         .join(campaign_features(campaign_contacts, as_of), "customer_id", how="left")
-        .join(count_events(complaints, "complained_at", as_of, lookback_days, "complaints_2y"), "customer_id", how="left")
+        .join(
+            count_events(complaints, "complained_at", as_of, lookback_days, "complaints_2y"),
+            "customer_id",
+            how="left",
+        )
     )
     last_order_days = F.datediff(F.lit(as_of), F.to_date("last_ordered_at"))
     return (

@@ -27,7 +27,9 @@ CONTRACT = Contract(
 )
 
 
-def transform(segments: DataFrame, scores: DataFrame, *, as_of: date, acceptance_model_version: str, run_id: str) -> DataFrame:
+def transform(
+    segments: DataFrame, scores: DataFrame, *, as_of: date, acceptance_model_version: str, run_id: str
+) -> DataFrame:
     """Join each customer's segment with their acceptance score."""
     return (
         segments.where(F.col("as_of_date") == F.lit(as_of))

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml import Pipeline
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import StandardScaler, VectorAssembler
 from pyspark.sql import DataFrame
@@ -119,7 +119,11 @@ def name_segments(profiles: Sequence[ClusterProfile], overall_recency: float) ->
         name = f"{tier} / {recency}"
         total = sum(profile.category_spend.values())
         if total > 0 and overall_total > 0:
-            lift = {c: (a / total) / (overall[c] / overall_total) for c, a in profile.category_spend.items() if overall[c] > 0}
+            lift = {
+                c: (a / total) / (overall[c] / overall_total)
+                for c, a in profile.category_spend.items()
+                if overall[c] > 0
+            }
             leaning = max(sorted(lift), key=lambda c: lift[c])
             name += f" : {leaning.capitalize()}-leaning"
         used[name] = used.get(name, 0) + 1
@@ -129,7 +133,9 @@ def name_segments(profiles: Sequence[ClusterProfile], overall_recency: float) ->
     return segments
 
 
-def assign(clustered: DataFrame, segments: Mapping[int, Segment], *, as_of: date, model_version: str, run_id: str) -> DataFrame:
+def assign(
+    clustered: DataFrame, segments: Mapping[int, Segment], *, as_of: date, model_version: str, run_id: str
+) -> DataFrame:
     """Attach segment ids and names to clustered customers, shaped to the table contract."""
     spark = clustered.sparkSession
     lookup = spark.createDataFrame(

@@ -1,10 +1,10 @@
 """`lakehouse`: one command with a subcommand per stage.
 
-    lakehouse generate [--customers N] [--seed S]   write sample raw files into the landing zone
-    lakehouse ingest | silver | features | train | score [--as-of DATE]   run one stage
-    lakehouse run [--as-of DATE]                     run every stage in one process
-    lakehouse demo                                   generate sample data if the landing zone is empty, run all
-    lakehouse sql "SELECT ..."                       query the tables by name (gold.customer_marketing, ...)
+lakehouse generate [--customers N] [--seed S]   write sample raw files into the landing zone
+lakehouse ingest | silver | features | train | score [--as-of DATE]   run one stage
+lakehouse run [--as-of DATE]                     run every stage in one process
+lakehouse demo                                   generate sample data if the landing zone is empty, run all
+lakehouse sql "SELECT ..."                       query the tables by name (gold.customer_marketing, ...)
 """
 
 from __future__ import annotations
@@ -43,8 +43,14 @@ def _generate(args: argparse.Namespace) -> int:
         )
     customers = args.customers or config.sample.customers
     with step(f"generate: {customers} customers (seed {args.seed}) into {config.landing_dir}"):
-        summary = generate(config.landing_dir, customers, args.seed, args.end_date or config.sample.end_date,
-                           config.categories, config.channels)
+        summary = generate(
+            config.landing_dir,
+            customers,
+            args.seed,
+            args.end_date or config.sample.end_date,
+            config.categories,
+            config.channels,
+        )
     for source, rows in summary.rows.items():
         get_logger().info("  %-18s %4d file(s) %9d rows", source, summary.files[source], rows)
     return 0
@@ -81,11 +87,14 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="lakehouse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = add_config_arguments(commands.add_parser("generate", help="write sample raw files into the landing zone"))
+    gen = add_config_arguments(
+        commands.add_parser("generate", help="write sample raw files into the landing zone")
+    )
     gen.add_argument("--customers", type=int, default=None, help="number of customers (default 5000)")
     gen.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same files")
     gen.add_argument("--end-date", type=iso_date, default=None, help="last day of generated history")

@@ -20,17 +20,22 @@ def iso_date(text: str) -> date:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--as-of", type=iso_date, default=None,
-                        help="logical run date YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument(
+        "--as-of", type=iso_date, default=None, help="logical run date YYYY-MM-DD (default: today, UTC)"
+    )
     add_config_arguments(parser)
     parser.add_argument("--run-id", default=None, help="run id (default: run-<as-of date>)")
     return parser
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--config", default=None, help="TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)")
+    parser.add_argument(
+        "--config", default=None, help="TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)"
+    )
     parser.add_argument("--root", default=None, help="lakehouse directory (overrides the config's root)")
-    parser.add_argument("--master", default=None, help="Spark master (default: the config's, or spark-submit's)")
+    parser.add_argument(
+        "--master", default=None, help="Spark master (default: the config's, or spark-submit's)"
+    )
     return parser
 
 

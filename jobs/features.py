@@ -31,8 +31,13 @@ def features_as_of(ctx: RunContext, as_of: date) -> DataFrame:
     contract = customer_features.contract(config.vocabulary)
     result = lakehouse.overwrite(contract, features, partition={"as_of_date": as_of})
     ctx.record("features", str(as_of), {"rows": result.metric("numOutputRows"), "version": result.version})
-    ctx.log.info("  %s as of %s: %d customers (version %d)", contract.name, as_of,
-                 result.metric("numOutputRows"), result.version)
+    ctx.log.info(
+        "  %s as of %s: %d customers (version %d)",
+        contract.name,
+        as_of,
+        result.metric("numOutputRows"),
+        result.version,
+    )
     return lakehouse.read(contract.name).where(f"as_of_date = DATE'{as_of.isoformat()}'")
 
 

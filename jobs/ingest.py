@@ -8,8 +8,8 @@ from dataclasses import asdict
 from bronze.sources import SOURCES
 from jobs.common import job_main
 from pipelines.ingest import IngestResult, RawSource, ingest_source, write_log
-from pipelines.parallel import map_concurrently
 from pipelines.log import step
+from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
 
 
@@ -29,11 +29,17 @@ def _ingest_all(ctx: RunContext, results: list[IngestResult]) -> None:
         results.append(result)
         return result
 
-    for source, result in zip(SOURCES, map_concurrently(ingest, SOURCES, ctx.config.spark.parallel_tables), strict=True):
+    for source, result in zip(
+        SOURCES, map_concurrently(ingest, SOURCES, ctx.config.spark.parallel_tables), strict=True
+    ):
         ctx.record("ingest", source.table, {k: v for k, v in asdict(result).items() if k != "log_rows"})
         ctx.log.info(
             "  %-26s %4d new file(s) %9d rows %6d malformed %3d rejected",
-            source.table, result.files, result.rows, result.malformed_rows, len(result.rejected),
+            source.table,
+            result.files,
+            result.rows,
+            result.malformed_rows,
+            len(result.rejected),
         )
 
 

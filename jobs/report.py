@@ -13,7 +13,9 @@ from pipelines.runtime import RunContext
 
 def print_summary(ctx: RunContext) -> None:
     config, lakehouse = ctx.config, ctx.lakehouse
-    marketing = lakehouse.read(customer_marketing.CONTRACT.name).where(F.col("as_of_date") == F.lit(ctx.as_of))
+    marketing = lakehouse.read(customer_marketing.CONTRACT.name).where(
+        F.col("as_of_date") == F.lit(ctx.as_of)
+    )
     root = shlex.quote(str(config.root))
     print("\n" + "=" * 100)
     print(f"Lakehouse at {config.root}  (run {ctx.run_id}, as of {ctx.as_of})")
@@ -25,7 +27,10 @@ def print_summary(ctx: RunContext) -> None:
     print("Segments:")
     (
         marketing.groupBy("segment_id", "segment_name")
-        .agg(F.count(F.lit(1)).alias("customers"), F.round(F.avg("acceptance_probability"), 3).alias("mean_acceptance"))
+        .agg(
+            F.count(F.lit(1)).alias("customers"),
+            F.round(F.avg("acceptance_probability"), 3).alias("mean_acceptance"),
+        )
         .orderBy("segment_id")
         .show(truncate=False)
     )
@@ -34,16 +39,22 @@ def print_summary(ctx: RunContext) -> None:
     seg = models.get(SEGMENT_MODEL, {})
     if acc:
         m = acc.get("metrics", {})
-        print(f"Acceptance model {ACCEPTANCE_MODEL} v{acc['version']}{' (reused)' if acc.get('reused') else ''}: "
-              f"ROC AUC {m.get('roc_auc', float('nan')):.3f}, PR AUC {m.get('pr_auc', float('nan')):.3f} "
-              f"on {int(m.get('holdout_rows', 0))} held-out customers "
-              f"(acceptance rate {m.get('holdout_acceptance_rate', float('nan')):.1%})")
+        print(
+            f"Acceptance model {ACCEPTANCE_MODEL} v{acc['version']}{' (reused)' if acc.get('reused') else ''}: "
+            f"ROC AUC {m.get('roc_auc', float('nan')):.3f}, PR AUC {m.get('pr_auc', float('nan')):.3f} "
+            f"on {int(m.get('holdout_rows', 0))} held-out customers "
+            f"(acceptance rate {m.get('holdout_acceptance_rate', float('nan')):.1%})"
+        )
     if seg:
         m = seg.get("metrics", {})
-        print(f"Segmentation model {SEGMENT_MODEL} v{seg['version']}: k={int(m.get('k', 0))}, "
-              f"silhouette {m.get('best_silhouette', float('nan')):.3f}")
+        print(
+            f"Segmentation model {SEGMENT_MODEL} v{seg['version']}: k={int(m.get('k', 0))}, "
+            f"silhouette {m.get('best_silhouette', float('nan')):.3f}"
+        )
     print("\nLook inside:")
-    print(f"  lakehouse sql --root {root} \"SELECT segment_name, count(*) FROM gold.customer_marketing GROUP BY 1\"")
+    print(
+        f'  lakehouse sql --root {root} "SELECT segment_name, count(*) FROM gold.customer_marketing GROUP BY 1"'
+    )
     print(f"  lakehouse sql --root {root} \"SELECT * FROM ops.dq_results WHERE outcome != 'passed'\"")
     print(f"  mlflow ui --backend-store-uri {config.mlflow_tracking_uri}   (or: make mlflow-ui)")
     print("=" * 100)

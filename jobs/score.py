@@ -27,26 +27,50 @@ def run(ctx: RunContext) -> None:
         mapping = json.loads(champion.tags["segments"])
         names = {int(c): customer_segments.Segment(int(v[0]), str(v[1]), 0) for c, v in mapping.items()}
         clustered = tracking.load_model(SEGMENT_MODEL).transform(customer_segments.segment_input(features))
-        segments = customer_segments.assign(clustered, names, as_of=ctx.as_of, model_version=champion.version,
-                                            run_id=ctx.run_id)
-        written = lakehouse.overwrite(customer_segments.CONTRACT, segments, partition={"as_of_date": ctx.as_of})
-        ctx.log.info("  %s: %d customers (model version %s)", customer_segments.CONTRACT.name,
-                     written.metric("numOutputRows"), champion.version)
+        segments = customer_segments.assign(
+            clustered, names, as_of=ctx.as_of, model_version=champion.version, run_id=ctx.run_id
+        )
+        written = lakehouse.overwrite(
+            customer_segments.CONTRACT, segments, partition={"as_of_date": ctx.as_of}
+        )
+        ctx.log.info(
+            "  %s: %d customers (model version %s)",
+            customer_segments.CONTRACT.name,
+            written.metric("numOutputRows"),
+            champion.version,
+        )
     with step(f"score: campaign acceptance as of {ctx.as_of}"):
         scorer = tracking.get_alias(client, ACCEPTANCE_MODEL)
-        scores = acceptance.score(tracking.load_model(ACCEPTANCE_MODEL), features,
-                                  customer_features.numeric_columns(vocabulary))
-        marketing = customer_marketing.transform(
-            lakehouse.read(customer_segments.CONTRACT.name), scores, as_of=ctx.as_of,
-            acceptance_model_version=scorer.version, run_id=ctx.run_id,
+        scores = acceptance.score(
+            tracking.load_model(ACCEPTANCE_MODEL), features, customer_features.numeric_columns(vocabulary)
         )
-        written = lakehouse.overwrite(customer_marketing.CONTRACT, marketing, partition={"as_of_date": ctx.as_of})
+        marketing = customer_marketing.transform(
+            lakehouse.read(customer_segments.CONTRACT.name),
+            scores,
+            as_of=ctx.as_of,
+            acceptance_model_version=scorer.version,
+            run_id=ctx.run_id,
+        )
+        written = lakehouse.overwrite(
+            customer_marketing.CONTRACT, marketing, partition={"as_of_date": ctx.as_of}
+        )
         rows = written.metric("numOutputRows")
-        ctx.record("score", customer_marketing.CONTRACT.name,
-                   {"rows": rows, "segment_model_version": champion.version,
-                    "acceptance_model_version": scorer.version, "version": written.version})
-        ctx.log.info("  %s: %d customers (acceptance model version %s)", customer_marketing.CONTRACT.name,
-                     rows, scorer.version)
+        ctx.record(
+            "score",
+            customer_marketing.CONTRACT.name,
+            {
+                "rows": rows,
+                "segment_model_version": champion.version,
+                "acceptance_model_version": scorer.version,
+                "version": written.version,
+            },
+        )
+        ctx.log.info(
+            "  %s: %d customers (acceptance model version %s)",
+            customer_marketing.CONTRACT.name,
+            rows,
+            scorer.version,
+        )
 
 
 if __name__ == "__main__":

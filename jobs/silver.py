@@ -24,8 +24,12 @@ def run(ctx: RunContext) -> None:
                 ctx.record("silver", result.table, {**asdict(result), "balances": result.balances})
                 ctx.log.info(
                     "  %-26s read %8d = kept %8d + quarantined %6d + superseded %6d%s",
-                    result.table, result.rows_read, result.rows_written, result.rows_quarantined,
-                    result.rows_superseded, "" if result.balances else "  (DOES NOT BALANCE)",
+                    result.table,
+                    result.rows_read,
+                    result.rows_written,
+                    result.rows_quarantined,
+                    result.rows_superseded,
+                    "" if result.balances else "  (DOES NOT BALANCE)",
                 )
                 for warning in result.warnings:
                     ctx.log.info("      %s", warning)

@@ -31,8 +31,13 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
         F.col("as_of_date") == F.lit(ctx.as_of)
     )
     data = customer_segments.segment_input(features).persist()
-    params = {"k_min": settings.segment_k_min, "k_max": settings.segment_k_max, "seed": settings.seed,
-              "max_iter": settings.segment_max_iter, "features": list(customer_segments.FEATURES)}
+    params = {
+        "k_min": settings.segment_k_min,
+        "k_max": settings.segment_k_max,
+        "seed": settings.seed,
+        "max_iter": settings.segment_max_iter,
+        "features": list(customer_segments.FEATURES),
+    }
     fp = tracking.fingerprint(data, ["customer_id", *customer_segments.FEATURES], params)
     existing = tracking.find_trained(client, SEGMENT_MODEL, fp)
     if existing:
@@ -46,7 +51,9 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
         raise TrainingError(f"gold.customer_features as of {ctx.as_of} has {n} customers: too few to segment")
     evaluator = ClusteringEvaluator(featuresCol="segment_scaled", predictionCol=customer_segments.CLUSTER)
     with mlflow.start_run(run_name=f"segments {ctx.as_of}"):
-        mlflow.log_params({**params, "features": ",".join(params["features"]), "as_of": str(ctx.as_of), "rows": n})
+        mlflow.log_params(
+            {**params, "features": ",".join(params["features"]), "as_of": str(ctx.as_of), "rows": n}
+        )
         fitted = {}
         for k in k_values:
             model = customer_segments.build_pipeline(k, settings.seed, settings.segment_max_iter).fit(data)
@@ -60,51 +67,80 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
         clustered = model.transform(data)
         profiles = [
             customer_segments.ClusterProfile(
-                cluster=int(r[customer_segments.CLUSTER]), size=int(r["size"]), mean_spend=float(r["mean_spend"]),
-                mean_recency=float(r["mean_recency"]), mean_orders=float(r["mean_orders"]),
+                cluster=int(r[customer_segments.CLUSTER]),
+                size=int(r["size"]),
+                mean_spend=float(r["mean_spend"]),
+                mean_recency=float(r["mean_recency"]),
+                mean_orders=float(r["mean_orders"]),
                 category_spend={c: float(r[f"spend_{c}"] or 0.0) for c in ctx.config.categories},
             )
             for r in clustered.groupBy(customer_segments.CLUSTER)
-            .agg(*customer_segments.profile_columns(ctx.config.categories)).collect()
+            .agg(*customer_segments.profile_columns(ctx.config.categories))
+            .collect()
         ]
         overall_recency = float(data.agg(F.avg("recency_days")).collect()[0][0])
         segments = customer_segments.name_segments(profiles, overall_recency)
         mapping = {str(c): [s.segment_id, s.name] for c, s in segments.items()}
         mlflow.log_metrics({"k": best_k, "best_silhouette": silhouette})
         mlflow.log_dict({s.name: s.size for s in segments.values()}, "segment_sizes.json")
-        registered = tracking.log_model(client, model, SEGMENT_MODEL,
-                                        {tracking.FINGERPRINT_TAG: fp, "segments": json.dumps(mapping),
-                                         "as_of": str(ctx.as_of)})
+        registered = tracking.log_model(
+            client,
+            model,
+            SEGMENT_MODEL,
+            {tracking.FINGERPRINT_TAG: fp, "segments": json.dumps(mapping), "as_of": str(ctx.as_of)},
+        )
     data.unpersist()
     tracking.set_alias(client, SEGMENT_MODEL, registered.version)
-    ctx.log.info("  segmentation: k=%d (silhouette %.3f) registered as version %s", best_k, silhouette,
-                 registered.version)
+    ctx.log.info(
+        "  segmentation: k=%d (silhouette %.3f) registered as version %s",
+        best_k,
+        silhouette,
+        registered.version,
+    )
     return registered
 
 
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     settings = ctx.config.model
     contacts = ctx.lakehouse.read(campaign_contacts.CONTRACT.name)
-    campaigns = acceptance.completed_campaigns(contacts, ctx.as_of, settings.response_window_days).limit(1).collect()
+    campaigns = (
+        acceptance.completed_campaigns(contacts, ctx.as_of, settings.response_window_days).limit(1).collect()
+    )
     if not campaigns:
         raise TrainingError(
             f"silver.campaign_contacts has no campaign completed before {ctx.as_of} less the "
             f"{settings.response_window_days}-day response window: nothing to train the acceptance model on"
         )
     campaign = campaigns[0]
-    ctx.log.info("  acceptance: training on campaign %s contacted %s (%d contacts, %d accepted)",
-                 campaign["campaign_id"], campaign["contact_date"], campaign["contacts"], campaign["acceptances"])
+    ctx.log.info(
+        "  acceptance: training on campaign %s contacted %s (%d contacts, %d accepted)",
+        campaign["campaign_id"],
+        campaign["contact_date"],
+        campaign["contacts"],
+        campaign["acceptances"],
+    )
     if campaign["acceptances"] in (0, campaign["contacts"]):
-        raise TrainingError(f"campaign {campaign['campaign_id']} has a single outcome for every contact: cannot learn")
+        raise TrainingError(
+            f"campaign {campaign['campaign_id']} has a single outcome for every contact: cannot learn"
+        )
     numeric = customer_features.numeric_columns(ctx.config.vocabulary)
     features = features_as_of(ctx, campaign["contact_date"])
-    labelled = acceptance.prepare(
-        acceptance.training_set(features, contacts, campaign["campaign_id"]), numeric
-    ).withColumn("_holdout", acceptance.in_holdout(settings.holdout_fraction, settings.seed)).persist()
-    params = {"campaign_id": campaign["campaign_id"], "features_as_of": str(campaign["contact_date"]),
-              "reg_param": settings.reg_param, "holdout_fraction": settings.holdout_fraction,
-              "seed": settings.seed, "numeric": numeric}
-    fp = tracking.fingerprint(labelled, ["customer_id", acceptance.LABEL, *numeric, "education", "marital_status"], params)
+    labelled = (
+        acceptance.prepare(acceptance.training_set(features, contacts, campaign["campaign_id"]), numeric)
+        .withColumn("_holdout", acceptance.in_holdout(settings.holdout_fraction, settings.seed))
+        .persist()
+    )
+    params = {
+        "campaign_id": campaign["campaign_id"],
+        "features_as_of": str(campaign["contact_date"]),
+        "reg_param": settings.reg_param,
+        "holdout_fraction": settings.holdout_fraction,
+        "seed": settings.seed,
+        "numeric": numeric,
+    }
+    fp = tracking.fingerprint(
+        labelled, ["customer_id", acceptance.LABEL, *numeric, "education", "marital_status"], params
+    )
     existing = tracking.find_trained(client, ACCEPTANCE_MODEL, fp)
     if existing:
         ctx.log.info("  acceptance: same data and parameters as version %s, reusing it", existing.version)
@@ -117,23 +153,39 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
         model = acceptance.build_pipeline(numeric, settings.seed, settings.reg_param).fit(train)
         predictions = model.transform(holdout).persist()
         metrics = {
-            "roc_auc": BinaryClassificationEvaluator(labelCol=acceptance.LABEL, metricName="areaUnderROC").evaluate(predictions),
-            "pr_auc": BinaryClassificationEvaluator(labelCol=acceptance.LABEL, metricName="areaUnderPR").evaluate(predictions),
+            "roc_auc": BinaryClassificationEvaluator(
+                labelCol=acceptance.LABEL, metricName="areaUnderROC"
+            ).evaluate(predictions),
+            "pr_auc": BinaryClassificationEvaluator(
+                labelCol=acceptance.LABEL, metricName="areaUnderPR"
+            ).evaluate(predictions),
         }
-        counts = labelled.groupBy("_holdout").agg(F.count(F.lit(1)).alias("n"), F.avg(acceptance.LABEL).alias("rate")).collect()
+        counts = (
+            labelled.groupBy("_holdout")
+            .agg(F.count(F.lit(1)).alias("n"), F.avg(acceptance.LABEL).alias("rate"))
+            .collect()
+        )
         for row in counts:
             prefix = "holdout" if row["_holdout"] else "train"
             metrics[f"{prefix}_rows"] = float(row["n"])
             metrics[f"{prefix}_acceptance_rate"] = float(row["rate"])
         predictions.unpersist()
         mlflow.log_metrics(metrics)
-        registered = tracking.log_model(client, model, ACCEPTANCE_MODEL,
-                                        {tracking.FINGERPRINT_TAG: fp, "campaign_id": campaign["campaign_id"],
-                                         "as_of": str(ctx.as_of)})
+        registered = tracking.log_model(
+            client,
+            model,
+            ACCEPTANCE_MODEL,
+            {tracking.FINGERPRINT_TAG: fp, "campaign_id": campaign["campaign_id"], "as_of": str(ctx.as_of)},
+        )
     labelled.unpersist()
     tracking.set_alias(client, ACCEPTANCE_MODEL, registered.version)
-    ctx.log.info("  acceptance: ROC AUC %.3f, PR AUC %.3f on %d held-out customers; registered as version %s",
-                 metrics["roc_auc"], metrics["pr_auc"], int(metrics.get("holdout_rows", 0)), registered.version)
+    ctx.log.info(
+        "  acceptance: ROC AUC %.3f, PR AUC %.3f on %d held-out customers; registered as version %s",
+        metrics["roc_auc"],
+        metrics["pr_auc"],
+        int(metrics.get("holdout_rows", 0)),
+        registered.version,
+    )
     return registered
 
 
@@ -142,12 +194,18 @@ def run(ctx: RunContext) -> None:
     client = tracking.configure(ctx.config)
     with step("train: segmentation (KMeans, k by silhouette)"):
         segments = train_segments(ctx, client)
-        ctx.record("models", SEGMENT_MODEL, {"version": segments.version, "reused": segments.reused,
-                                             "metrics": dict(segments.metrics)})
+        ctx.record(
+            "models",
+            SEGMENT_MODEL,
+            {"version": segments.version, "reused": segments.reused, "metrics": dict(segments.metrics)},
+        )
     with step("train: campaign acceptance (LogisticRegression)"):
         model = train_acceptance(ctx, client)
-        ctx.record("models", ACCEPTANCE_MODEL, {"version": model.version, "reused": model.reused,
-                                                "metrics": dict(model.metrics)})
+        ctx.record(
+            "models",
+            ACCEPTANCE_MODEL,
+            {"version": model.version, "reused": model.reused, "metrics": dict(model.metrics)},
+        )
 
 
 if __name__ == "__main__":

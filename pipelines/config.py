@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 DEFAULT_CATEGORIES = ("wines", "fruits", "meat", "fish", "sweets", "gold")
 DEFAULT_CHANNELS = ("web", "catalog", "store")

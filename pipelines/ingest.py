@@ -106,7 +106,10 @@ def _seen_files(ctx: RunContext, source: RawSource) -> set[str]:
         logged = lakehouse.read(INGEST_LOG.name).where(F.col("source") == source.table).select("file")
         seen |= {r["file"] for r in logged.collect()}
     if lakehouse.exists(source.table):
-        in_bronze = {r["_source_file"] for r in lakehouse.read(source.table).select("_source_file").distinct().collect()}
+        in_bronze = {
+            r["_source_file"]
+            for r in lakehouse.read(source.table).select("_source_file").distinct().collect()
+        }
         missing = in_bronze - seen
         if missing:  # committed to bronze, but the run stopped before logging: repair the log
             _repair_log(ctx, source, missing)
@@ -123,15 +126,23 @@ def _repair_log(ctx: RunContext, source: RawSource, files: set[str]) -> None:
         F.first("_ingested_at").alias("ingested_at"),
     )
     rows = repaired.select(
-        F.lit(source.table).alias("source"), "file", F.lit(None).cast("bigint").alias("size_bytes"),
-        "rows", "malformed_rows", F.lit("ingested").alias("status"),
-        F.lit("log row repaired from bronze lineage").alias("error"), "run_id", "ingested_at",
+        F.lit(source.table).alias("source"),
+        "file",
+        F.lit(None).cast("bigint").alias("size_bytes"),
+        "rows",
+        "malformed_rows",
+        F.lit("ingested").alias("status"),
+        F.lit("log row repaired from bronze lineage").alias("error"),
+        "run_id",
+        "ingested_at",
     )
     ctx.lakehouse.append(INGEST_LOG, rows)
     ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), source.table)
 
 
-def _read_csv_group(ctx: RunContext, source: RawSource, header: tuple[str, ...], paths: Sequence[Path]) -> DataFrame:
+def _read_csv_group(
+    ctx: RunContext, source: RawSource, header: tuple[str, ...], paths: Sequence[Path]
+) -> DataFrame:
     # Map columns by the files' own header names; every value is read as a string.
     file_schema = ", ".join(f"`{h}` STRING" for h in header) + f", {CORRUPT} STRING"
     raw = (
@@ -145,7 +156,12 @@ def _read_csv_group(ctx: RunContext, source: RawSource, header: tuple[str, ...],
     extras = [h for h in header if h not in declared]
     columns = [F.col(f"`{c}`") if c in header else F.lit(None).cast("string").alias(c) for c in declared]
     extra = F.to_json(F.struct(*[F.col(f"`{h}`") for h in extras])) if extras else F.lit(None).cast("string")
-    return raw.select(*columns, F.col(CORRUPT), extra.alias("_extra_columns"), F.col("_metadata.file_name").alias("_source_file"))
+    return raw.select(
+        *columns,
+        F.col(CORRUPT),
+        extra.alias("_extra_columns"),
+        F.col("_metadata.file_name").alias("_source_file"),
+    )
 
 
 def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> DataFrame:
@@ -156,12 +172,16 @@ def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> Dat
         .load([str(p) for p in paths])
     )
     return raw.select(
-        *source.raw_columns, CORRUPT, F.lit(None).cast("string").alias("_extra_columns"),
+        *source.raw_columns,
+        CORRUPT,
+        F.lit(None).cast("string").alias("_extra_columns"),
         F.col("_metadata.file_name").alias("_source_file"),
     )
 
 
-def _plan(source: RawSource, files: Sequence[Path]) -> tuple[dict[tuple[str, ...], list[Path]], dict[str, str], list[Path]]:
+def _plan(
+    source: RawSource, files: Sequence[Path]
+) -> tuple[dict[tuple[str, ...], list[Path]], dict[str, str], list[Path]]:
     """Group CSV files by header; reject files that lack a required column; set aside empty files."""
     groups: dict[tuple[str, ...], list[Path]] = defaultdict(list)
     rejected: dict[str, str] = {}
@@ -205,7 +225,9 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
     groups, rejected, empty = _plan(source, new_files)
     ingested_at = datetime.now(timezone.utc).replace(microsecond=0)
     frames = [
-        _read_json(ctx, source, paths) if source.format == "json" else _read_csv_group(ctx, source, header, paths)
+        _read_json(ctx, source, paths)
+        if source.format == "json"
+        else _read_csv_group(ctx, source, header, paths)
         for header, paths in groups.items()
     ]
     counts: dict[str, tuple[int, int]] = {}
@@ -213,7 +235,9 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         batch = frames[0]
         for frame in frames[1:]:
             batch = batch.unionByName(frame)
-        batch = batch.withColumns({"_ingested_at": F.lit(ingested_at), "_run_id": F.lit(ctx.run_id)}).persist()
+        batch = batch.withColumns(
+            {"_ingested_at": F.lit(ingested_at), "_run_id": F.lit(ctx.run_id)}
+        ).persist()
         try:
             counts = {
                 r["_source_file"]: (int(r["rows"]), int(r["malformed"]))
@@ -229,8 +253,17 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         rows, malformed = counts.get(path.name, (0, 0))
         status = "rejected" if path.name in rejected else "ingested"
         log_rows.append(
-            (source.table, path.name, path.stat().st_size, rows, malformed, status, rejected.get(path.name),
-             ctx.run_id, ingested_at)
+            (
+                source.table,
+                path.name,
+                path.stat().st_size,
+                rows,
+                malformed,
+                status,
+                rejected.get(path.name),
+                ctx.run_id,
+                ingested_at,
+            )
         )
         result.rows += rows
         result.malformed_rows += malformed

@@ -93,7 +93,9 @@ def evaluate(table: str, flagged: DataFrame, checks: Sequence[Check]) -> list[Ru
             outcome = "failed"
         else:
             outcome = {"warn": "warned", "quarantine": "quarantined"}[check.action]
-        results.append(RuleResult(table, check.name, check.action, evaluated, failed, check.max_ratio, outcome))
+        results.append(
+            RuleResult(table, check.name, check.action, evaluated, failed, check.max_ratio, outcome)
+        )
     return results
 
 

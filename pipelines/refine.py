@@ -95,7 +95,9 @@ def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.R
         quarantined = flagged.where(quality.is_quarantined()).select(
             F.to_json(BRONZE_RECORD).alias("raw_record"),
             F.col(quality.FAILED_RULES).alias("failed_rules"),
-            "_source_file", "_ingested_at", "_run_id",
+            "_source_file",
+            "_ingested_at",
+            "_run_id",
             F.lit(ctx.run_id).alias("quarantined_by_run"),
         )
         valid = flagged.where(~quality.is_quarantined()).drop(quality.FAILED_RULES, quality.QUARANTINE_RULES)
@@ -129,13 +131,25 @@ def record_results(ctx: RunContext, results: Sequence[quality.RuleResult]) -> No
     """Write this run's rule results to ops.dq_results, replacing what an earlier attempt of the run wrote."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     rows = [
-        (ctx.run_id, ctx.as_of, r.table, r.rule, r.action, r.evaluated, r.failed, float(r.ratio),
-         r.max_ratio, r.outcome, now)
+        (
+            ctx.run_id,
+            ctx.as_of,
+            r.table,
+            r.rule,
+            r.action,
+            r.evaluated,
+            r.failed,
+            float(r.ratio),
+            r.max_ratio,
+            r.outcome,
+            now,
+        )
         for r in results
     ]
     tables = sorted({r.table for r in results})
     if tables:
         ctx.lakehouse.replace_where(
-            DQ_RESULTS, ctx.spark.createDataFrame(rows, DQ_RESULTS.schema),
+            DQ_RESULTS,
+            ctx.spark.createDataFrame(rows, DQ_RESULTS.schema),
             {"run_id": ctx.run_id, "table_name": tables},
         )

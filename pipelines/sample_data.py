@@ -26,11 +26,25 @@ from pathlib import Path
 import numpy as np
 
 # Shares of two-year spend per category in the public case (wines 50%, meat 28%, ...).
-BASE_CATEGORY_SHARES = {"wines": 0.50, "fruits": 0.043, "meat": 0.276, "fish": 0.062, "sweets": 0.044, "gold": 0.073}
+BASE_CATEGORY_SHARES = {
+    "wines": 0.50,
+    "fruits": 0.043,
+    "meat": 0.276,
+    "fish": 0.062,
+    "sweets": 0.044,
+    "gold": 0.073,
+}
 # Share of purchases per channel in the public case (store 46%, web 33%, catalog 21%).
 BASE_CHANNEL_SHARES = {"web": 0.33, "catalog": 0.21, "store": 0.46}
 EDUCATION = {"Graduation": 0.503, "PhD": 0.217, "Master": 0.165, "2n Cycle": 0.091, "Basic": 0.024}
-MARITAL = {"Married": 0.386, "Together": 0.259, "Single": 0.214, "Divorced": 0.104, "Widow": 0.034, "Alone": 0.003}
+MARITAL = {
+    "Married": 0.386,
+    "Together": 0.259,
+    "Single": 0.214,
+    "Divorced": 0.104,
+    "Widow": 0.034,
+    "Alone": 0.003,
+}
 PAST_CAMPAIGNS = (  # campaign id, days before the end date, acceptance rate in the public case
     ("cmp1", 600, 0.064),
     ("cmp2", 480, 0.013),
@@ -104,7 +118,9 @@ def generate(
     education = rng.choice(list(EDUCATION), size=n, p=list(EDUCATION.values()))
     marital = rng.choice(list(MARITAL), size=n, p=np.array(list(MARITAL.values())) / sum(MARITAL.values()))
     birth_year = np.clip(np.round(rng.normal(1969, 11.7, n)), 1940, 1996).astype(int) + shift
-    edu_income = np.select([education == "PhD", education == "Master", education == "Basic"], [6000, 3000, -30000], 0)
+    edu_income = np.select(
+        [education == "PhD", education == "Master", education == "Basic"], [6000, 3000, -30000], 0
+    )
     income = np.clip(rng.normal(51500, 20500, n) + edu_income, 1730, 160000).round(0)
     income_z = _z(income)
     kids = np.clip(np.round(rng.normal(0.44 - 0.45 * income_z, 0.45)), 0, 2).astype(int)
@@ -128,7 +144,7 @@ def generate(
     # --- campaigns: latent responsiveness drives past and pilot acceptance --------------------------
     responsive = rng.normal(0, 1, n)
     accepted_past = {}
-    for campaign, days_before, rate in PAST_CAMPAIGNS:
+    for campaign, _days_before, rate in PAST_CAMPAIGNS:
         logit = 1.7 * responsive + 0.9 * spend_z + rng.normal(0, 0.5, n)
         accepted_past[campaign] = rng.random(n) < _calibrate(logit, rate)
 
@@ -146,7 +162,9 @@ def generate(
         # the last order is `last` days before the end; the others are spread between signup and it
         offsets = np.concatenate(([last], rng.integers(last, max(window_start, last + 1), n_orders[i] - 1)))
         amounts = spend[i] * rng.dirichlet(np.ones(n_orders[i]))
-        catalog_boost = np.where(np.array(channels) == "catalog", np.clip(spend[i] / 600, 0.2, 3.0) ** 0.8, 1.0)
+        catalog_boost = np.where(
+            np.array(channels) == "catalog", np.clip(spend[i] / 600, 0.2, 3.0) ** 0.8, 1.0
+        )
         chan_p = chan_base * catalog_boost
         chan_p /= chan_p.sum()
         deal_p = np.clip(0.10 + 0.12 * kids[i] + 0.08 * teens[i] - 0.04 * income_z[i], 0.02, 0.6)
@@ -216,8 +234,11 @@ def generate(
         for offset in rng.integers(0, max(horizon, 1), rng.poisson(monthly[i] * horizon / 30)):
             visit_no += 1
             day = end_date - timedelta(days=int(offset) + 1)
-            record = {"visit_id": f"V{visit_no:09d}", "customer_id": int(ids[i]),
-                      "visited_at": _ts(day, rng.integers(0, 86400))}
+            record = {
+                "visit_id": f"V{visit_no:09d}",
+                "customer_id": int(ids[i]),
+                "visited_at": _ts(day, rng.integers(0, 86400)),
+            }
             visits_by_month.setdefault(day.strftime("%Y-%m"), []).append(json.dumps(record))
     summary.files["web_visits"] = _write_lines(landing / "web_visits", "web_visits", visits_by_month)
     summary.rows["web_visits"] = visit_no
@@ -237,21 +258,39 @@ def generate(
     # --- CRM exports: a year ago, and yesterday with new and changed customers ------------------------
     first_export = end_date - timedelta(days=365)
     changed = rng.random(n) < 0.08
-    header = ["customer_id", "birth_year", "education", "marital_status", "income", "kids_at_home",
-              "teens_at_home", "signup_date", "updated_at"]
+    header = [
+        "customer_id",
+        "birth_year",
+        "education",
+        "marital_status",
+        "income",
+        "kids_at_home",
+        "teens_at_home",
+        "signup_date",
+        "updated_at",
+    ]
     blank_income = rng.random(n) < 0.011
     rows_first, rows_second = [], []
     for i in range(n):
         shown_income = "" if blank_income[i] else f"{income[i]:.0f}"
-        current = [int(ids[i]), birth_year[i], education[i], marital[i], shown_income, kids[i], teens[i],
-                   signup[i].isoformat(), _ts(signup[i], 10 * 3600)]
+        current = [
+            int(ids[i]),
+            birth_year[i],
+            education[i],
+            marital[i],
+            shown_income,
+            kids[i],
+            teens[i],
+            signup[i].isoformat(),
+            _ts(signup[i], 10 * 3600),
+        ]
         if signup[i] < first_export:
             if changed[i]:  # the old export holds the previous version
                 old_income = "" if blank_income[i] else f"{income[i] * rng.uniform(0.8, 0.95):.0f}"
-                previous = current[:4] + [old_income, max(kids[i] - 1, 0)] + current[6:]
+                previous = [*current[:4], old_income, max(kids[i] - 1, 0), *current[6:]]
                 rows_first.append(previous)
                 moment = first_export + timedelta(days=int(rng.integers(1, 300)))
-                rows_second.append(current[:8] + [_ts(moment, 11 * 3600)])
+                rows_second.append([*current[:8], _ts(moment, 11 * 3600)])
             else:
                 rows_first.append(current)
         else:

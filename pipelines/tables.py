@@ -75,7 +75,9 @@ class Lakehouse:
 
     def read(self, name: str, version: int | None = None) -> DataFrame:
         if not self.exists(name):
-            raise TableError(f"table {name} does not exist at {self.path(name)}; run the stage that writes it")
+            raise TableError(
+                f"table {name} does not exist at {self.path(name)}; run the stage that writes it"
+            )
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
@@ -114,7 +116,9 @@ class Lakehouse:
         builder.whenNotMatchedInsertAll().execute()
         return self._result(contract.name)
 
-    def overwrite(self, contract: Contract, df: DataFrame, partition: Mapping[str, Any] | None = None) -> WriteResult:
+    def overwrite(
+        self, contract: Contract, df: DataFrame, partition: Mapping[str, Any] | None = None
+    ) -> WriteResult:
         """Replace the whole table, or only the given partition (``{"as_of_date": date}``): reruns replace
         what they wrote before instead of adding to it."""
         self.ensure(contract)
@@ -133,7 +137,9 @@ class Lakehouse:
         atomic commit, so rewriting a run's rows never duplicates them."""
         self.ensure(contract)
         where = " AND ".join(
-            f"`{k}` IN ({', '.join(_sql_literal(x) for x in v)})" if isinstance(v, (list, tuple)) else f"`{k}` = {_sql_literal(v)}"
+            f"`{k}` IN ({', '.join(_sql_literal(x) for x in v)})"
+            if isinstance(v, (list, tuple))
+            else f"`{k}` = {_sql_literal(v)}"
             for k, v in match.items()
         )
         contract.conform(df).write.format("delta").mode("overwrite").option("replaceWhere", where).save(

@@ -69,8 +69,9 @@ def fingerprint(df: DataFrame, columns: Sequence[str], params: Mapping[str, Any]
 
 def _describe(client: MlflowClient, version: ModelVersion, reused: bool) -> RegisteredModel:
     metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
-    return RegisteredModel(version.name, str(version.version), version.run_id or "", metrics,
-                           dict(version.tags or {}), reused)
+    return RegisteredModel(
+        version.name, str(version.version), version.run_id or "", metrics, dict(version.tags or {}), reused
+    )
 
 
 def find_trained(client: MlflowClient, name: str, fingerprint_value: str) -> RegisteredModel | None:

@@ -48,7 +48,9 @@ def parse(bronze: DataFrame) -> DataFrame:
 
 def transform(contacts: DataFrame) -> DataFrame:
     newest_first = [F.col("_ingested_at").desc(), F.col("_source_file").desc()]
-    return contacts.transform(keep_latest(["campaign_id", "customer_id"], newest_first)).select(*CONTRACT.select())
+    return contacts.transform(keep_latest(["campaign_id", "customer_id"], newest_first)).select(
+        *CONTRACT.select()
+    )
 
 
 TABLE = SilverTable(CONTRACT, "bronze.campaign_contacts", parse, checks, transform)

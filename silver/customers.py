@@ -7,7 +7,15 @@ from pyspark.sql import functions as F
 
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
-from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, parsed_or_blank, typed, well_formed
+from pipelines.frames import (
+    BRONZE_RECORD,
+    LINEAGE,
+    blank_to_null,
+    keep_latest,
+    parsed_or_blank,
+    typed,
+    well_formed,
+)
 from pipelines.quality import Check
 from pipelines.refine import SilverTable
 
@@ -39,8 +47,10 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
         Check("income_non_negative", lambda: F.col("income").isNull() | (F.col("income") >= 0), "quarantine"),
         Check(
             "household_counts_valid",
-            lambda: F.coalesce(F.col("kids_at_home").between(0, 10), F.lit(False))
-            & F.coalesce(F.col("teens_at_home").between(0, 10), F.lit(False)),
+            lambda: (
+                F.coalesce(F.col("kids_at_home").between(0, 10), F.lit(False))
+                & F.coalesce(F.col("teens_at_home").between(0, 10), F.lit(False))
+            ),
             "quarantine",
         ),
         Check(

@@ -36,17 +36,26 @@ def _item_amount_ok(item):  # type: ignore[no-untyped-def]
 def checks(vocabulary: Vocabulary) -> list[Check]:
     categories, channels = list(vocabulary.categories), list(vocabulary.channels)
     return [
-        Check("well_formed", well_formed, "quarantine", description="the line is valid JSON of the order schema"),
+        Check(
+            "well_formed", well_formed, "quarantine", description="the line is valid JSON of the order schema"
+        ),
         Check("order_id_present", lambda: F.col("order_id").isNotNull(), "quarantine"),
         Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
         Check("ordered_at_valid", lambda: F.col("ordered_at").isNotNull(), "quarantine"),
         Check("channel_known", lambda: F.col("channel").isin(*channels), "quarantine"),
         Check("is_deal_valid", lambda: F.col("is_deal").isNotNull(), "quarantine"),
         Check("has_items", lambda: F.size("items") > 0, "quarantine"),
-        Check("item_amounts_valid", lambda: F.forall("items", _item_amount_ok), "quarantine",
-              description="every item amount parses and is not negative"),
-        Check("item_categories_known", lambda: F.forall("items", lambda i: i["category"].isin(*categories)),
-              "quarantine"),
+        Check(
+            "item_amounts_valid",
+            lambda: F.forall("items", _item_amount_ok),
+            "quarantine",
+            description="every item amount parses and is not negative",
+        ),
+        Check(
+            "item_categories_known",
+            lambda: F.forall("items", lambda i: i["category"].isin(*categories)),
+            "quarantine",
+        ),
     ]
 
 

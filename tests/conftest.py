@@ -9,9 +9,9 @@ import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-from pipelines.config import Config, load_config  # noqa: E402
-from pipelines.runtime import RunContext  # noqa: E402
-from pipelines.session import build_session  # noqa: E402
+from pipelines.config import Config, load_config
+from pipelines.runtime import RunContext
+from pipelines.session import build_session
 
 AS_OF = date(2026, 6, 30)
 

@@ -3,21 +3,27 @@ from datetime import date, datetime
 from pyspark.sql import functions as F
 
 from gold import acceptance, customer_marketing
-from pipelines.config import Vocabulary
 from gold.customer_features import numeric_columns
+from pipelines.config import Vocabulary
 
 VOCAB = Vocabulary(categories=("wines",), channels=("web",))
 
 
 def test_completed_campaigns_exclude_those_still_inside_the_response_window(spark):
     contacts = spark.createDataFrame(
-        [("a", 1, datetime(2026, 5, 1), True), ("a", 2, datetime(2026, 5, 2), False),
-         ("b", 1, datetime(2026, 6, 1), False), ("c", 1, datetime(2026, 6, 25), True)],
+        [
+            ("a", 1, datetime(2026, 5, 1), True),
+            ("a", 2, datetime(2026, 5, 2), False),
+            ("b", 1, datetime(2026, 6, 1), False),
+            ("c", 1, datetime(2026, 6, 25), True),
+        ],
         "campaign_id STRING, customer_id BIGINT, contacted_at TIMESTAMP, accepted BOOLEAN",
     )
     done = acceptance.completed_campaigns(contacts, date(2026, 6, 30), response_window_days=14).collect()
     assert [(r["campaign_id"], r["contact_date"], r["contacts"], r["acceptances"]) for r in done] == [
-        ("b", date(2026, 6, 1), 1, 0), ("a", date(2026, 5, 1), 2, 1)]
+        ("b", date(2026, 6, 1), 1, 0),
+        ("a", date(2026, 5, 1), 2, 1),
+    ]
 
 
 def test_holdout_is_deterministic_and_close_to_the_fraction(spark):
@@ -29,7 +35,9 @@ def test_holdout_is_deterministic_and_close_to_the_fraction(spark):
 
 def _features(spark, rows):
     cols = numeric_columns(VOCAB)
-    ddl = "customer_id BIGINT, education STRING, marital_status STRING, label DOUBLE, " + ", ".join(f"{c} DOUBLE" for c in cols)
+    ddl = "customer_id BIGINT, education STRING, marital_status STRING, label DOUBLE, " + ", ".join(
+        f"{c} DOUBLE" for c in cols
+    )
     return spark.createDataFrame(rows, ddl), cols
 
 
@@ -39,14 +47,31 @@ def test_obvious_acceptors_score_above_obvious_refusers(spark):
     for i in range(80):
         accepts = i % 4 == 0
         values = {c: float((i * 7) % 5) for c in cols}
-        values |= {"campaigns_accepted": 3.0 if accepts else 0.0, "recency_days": 5.0 if accepts else 90.0,
-                   "income": None if i == 1 else 50000.0 + i}
-        rows.append((i, "PhD" if i % 2 else "Basic", "Single", 1.0 if accepts else 0.0, *[values[c] for c in cols]))
+        values |= {
+            "campaigns_accepted": 3.0 if accepts else 0.0,
+            "recency_days": 5.0 if accepts else 90.0,
+            "income": None if i == 1 else 50000.0 + i,
+        }
+        rows.append(
+            (i, "PhD" if i % 2 else "Basic", "Single", 1.0 if accepts else 0.0, *[values[c] for c in cols])
+        )
     train, cols = _features(spark, rows)
     model = acceptance.build_pipeline(cols, seed=1).fit(acceptance.prepare(train, cols))
     new = {c: 1.0 for c in cols} | {"income": 50040.0}
-    hot = (1000, "Master", "Widow", None, *[{**new, "campaigns_accepted": 3.0, "recency_days": 3.0}[c] for c in cols])
-    cold = (1001, "unknown", "YOLO", None, *[{**new, "campaigns_accepted": 0.0, "recency_days": 95.0}[c] for c in cols])
+    hot = (
+        1000,
+        "Master",
+        "Widow",
+        None,
+        *[{**new, "campaigns_accepted": 3.0, "recency_days": 3.0}[c] for c in cols],
+    )
+    cold = (
+        1001,
+        "unknown",
+        "YOLO",
+        None,
+        *[{**new, "campaigns_accepted": 0.0, "recency_days": 95.0}[c] for c in cols],
+    )
     scored = acceptance.score(model, _features(spark, [hot, cold])[0], cols)  # unseen categories are handled
     probability = {r["customer_id"]: r[acceptance.PROBABILITY] for r in scored.collect()}
     assert probability[1000] > 0.5 > probability[1001]
@@ -56,12 +81,28 @@ def test_obvious_acceptors_score_above_obvious_refusers(spark):
 def test_marketing_rows_join_segment_and_score(spark):
     as_of = date(2026, 6, 30)
     segments = spark.createDataFrame(
-        [(1, as_of, 0, "High", "2", "r"), (2, as_of, 1, "Low", "2", "r"), (1, date(2026, 5, 31), 1, "Low", "1", "r0")],
+        [
+            (1, as_of, 0, "High", "2", "r"),
+            (2, as_of, 1, "Low", "2", "r"),
+            (1, date(2026, 5, 31), 1, "Low", "1", "r0"),
+        ],
         "customer_id BIGINT, as_of_date DATE, segment_id INT, segment_name STRING, model_version STRING, run_id STRING",
     )
     scores = spark.createDataFrame([(1, 0.9), (2, 0.1)], "customer_id BIGINT, acceptance_probability DOUBLE")
-    out = customer_marketing.transform(segments, scores, as_of=as_of, acceptance_model_version="5", run_id="r1")
+    out = customer_marketing.transform(
+        segments, scores, as_of=as_of, acceptance_model_version="5", run_id="r1"
+    )
     assert out.columns == list(customer_marketing.CONTRACT.columns)
-    assert sorted(tuple(r) for r in out.orderBy("customer_id").select(
-        "customer_id", "segment_name", "acceptance_probability", "segment_model_version", "acceptance_model_version",
-        F.col("run_id")).collect()) == [(1, "High", 0.9, "2", "5", "r1"), (2, "Low", 0.1, "2", "5", "r1")]
+    assert sorted(
+        tuple(r)
+        for r in out.orderBy("customer_id")
+        .select(
+            "customer_id",
+            "segment_name",
+            "acceptance_probability",
+            "segment_model_version",
+            "acceptance_model_version",
+            F.col("run_id"),
+        )
+        .collect()
+    ) == [(1, "High", 0.9, "2", "5", "r1"), (2, "Low", 0.1, "2", "5", "r1")]

@@ -22,13 +22,19 @@ def frames(spark, *, customer_rows, order_rows=(), visit_rows=(), contact_rows=(
         customers=spark.createDataFrame([customer(*r) for r in customer_rows], customers.CONTRACT.schema),
         orders=spark.createDataFrame([order(*r) for r in order_rows], orders.CONTRACT.schema),
         web_visits=spark.createDataFrame([(*r, *LINEAGE) for r in visit_rows], web_visits.CONTRACT.schema),
-        campaign_contacts=spark.createDataFrame([(*r, *LINEAGE) for r in contact_rows], campaign_contacts.CONTRACT.schema),
-        complaints=spark.createDataFrame([(*r, *LINEAGE) for r in complaint_rows], complaints.CONTRACT.schema),
+        campaign_contacts=spark.createDataFrame(
+            [(*r, *LINEAGE) for r in contact_rows], campaign_contacts.CONTRACT.schema
+        ),
+        complaints=spark.createDataFrame(
+            [(*r, *LINEAGE) for r in complaint_rows], complaints.CONTRACT.schema
+        ),
     )
 
 
 def features(spark, **rows):
-    df = customer_features.transform(**frames(spark, **rows), as_of=AS_OF, vocabulary=VOCAB, lookback_days=730)
+    df = customer_features.transform(
+        **frames(spark, **rows), as_of=AS_OF, vocabulary=VOCAB, lookback_days=730
+    )
     return {r["customer_id"]: r.asDict() for r in df.collect()}
 
 
@@ -39,34 +45,90 @@ def test_aggregates_use_only_events_before_the_run_date_within_the_windows(spark
         order_rows=[
             ("O1", 1, datetime(2026, 6, 20, 12), "web", True, [("wines", 10.0), ("meat", 5.0)]),
             ("O2", 1, datetime(2026, 3, 1), "store", False, [("meat", 20.0)]),
-            ("O3", 1, datetime(2026, 6, 30, 0, 0), "web", False, [("wines", 1000.0)]),  # on the run date: excluded
-            ("O4", 1, datetime(2024, 6, 1), "store", False, [("wines", 500.0)]),  # older than two years: excluded
+            (
+                "O3",
+                1,
+                datetime(2026, 6, 30, 0, 0),
+                "web",
+                False,
+                [("wines", 1000.0)],
+            ),  # on the run date: excluded
+            (
+                "O4",
+                1,
+                datetime(2024, 6, 1),
+                "store",
+                False,
+                [("wines", 500.0)],
+            ),  # older than two years: excluded
         ],
-        visit_rows=[("V1", 1, datetime(2026, 6, 29)), ("V2", 1, datetime(2026, 6, 1)), ("V3", 1, datetime(2026, 5, 30)),
-                    ("V4", 1, datetime(2026, 7, 1))],
-        contact_rows=[("c1", 1, datetime(2025, 1, 1), True), ("c2", 1, datetime(2026, 1, 1), False),
-                      ("c3", 1, datetime(2026, 6, 30, 9), True)],  # contacted on the run date: not yet known
+        visit_rows=[
+            ("V1", 1, datetime(2026, 6, 29)),
+            ("V2", 1, datetime(2026, 6, 1)),
+            ("V3", 1, datetime(2026, 5, 30)),
+            ("V4", 1, datetime(2026, 7, 1)),
+        ],
+        contact_rows=[
+            ("c1", 1, datetime(2025, 1, 1), True),
+            ("c2", 1, datetime(2026, 1, 1), False),
+            ("c3", 1, datetime(2026, 6, 30, 9), True),
+        ],  # contacted on the run date: not yet known
         complaint_rows=[("K1", 1, datetime(2025, 5, 1)), ("K2", 1, datetime(2026, 7, 2))],
     )[1]
-    assert {k: got[k] for k in (
-        "spend_wines", "spend_meat", "spend_total", "orders_web", "orders_store", "orders_total", "deal_orders",
-        "recency_days", "web_visits_30d", "campaigns_contacted", "campaigns_accepted", "complaints_2y",
-        "tenure_days", "age_years", "as_of_date",
-    )} == {
-        "spend_wines": 10.0, "spend_meat": 25.0, "spend_total": 35.0, "orders_web": 1, "orders_store": 1,
-        "orders_total": 2, "deal_orders": 1, "recency_days": 10, "web_visits_30d": 2, "campaigns_contacted": 2,
-        "campaigns_accepted": 1, "complaints_2y": 1, "tenure_days": 911, "age_years": 46, "as_of_date": AS_OF,
+    assert {
+        k: got[k]
+        for k in (
+            "spend_wines",
+            "spend_meat",
+            "spend_total",
+            "orders_web",
+            "orders_store",
+            "orders_total",
+            "deal_orders",
+            "recency_days",
+            "web_visits_30d",
+            "campaigns_contacted",
+            "campaigns_accepted",
+            "complaints_2y",
+            "tenure_days",
+            "age_years",
+            "as_of_date",
+        )
+    } == {
+        "spend_wines": 10.0,
+        "spend_meat": 25.0,
+        "spend_total": 35.0,
+        "orders_web": 1,
+        "orders_store": 1,
+        "orders_total": 2,
+        "deal_orders": 1,
+        "recency_days": 10,
+        "web_visits_30d": 2,
+        "campaigns_contacted": 2,
+        "campaigns_accepted": 1,
+        "complaints_2y": 1,
+        "tenure_days": 911,
+        "age_years": 46,
+        "as_of_date": AS_OF,
     }
 
 
 def test_customer_without_events_gets_zeros_and_full_window_recency(spark):
     got = features(spark, customer_rows=[(2, date(2026, 6, 1), None)])[2]
-    assert (got["orders_total"], got["spend_total"], got["spend_wines"], got["web_visits_30d"], got["recency_days"],
-            got["income"]) == (0, 0.0, 0.0, 0, 730, None)
+    assert (
+        got["orders_total"],
+        got["spend_total"],
+        got["spend_wines"],
+        got["web_visits_30d"],
+        got["recency_days"],
+        got["income"],
+    ) == (0, 0.0, 0.0, 0, 730, None)
 
 
 def test_customers_who_signed_up_on_or_after_the_run_date_are_left_out(spark):
-    got = features(spark, customer_rows=[(1, date(2026, 6, 29)), (2, date(2026, 6, 30)), (3, date(2026, 7, 5))])
+    got = features(
+        spark, customer_rows=[(1, date(2026, 6, 29)), (2, date(2026, 6, 30)), (3, date(2026, 7, 5))]
+    )
     assert sorted(got) == [1]
 
 
@@ -82,9 +144,13 @@ def test_contract_follows_the_configured_vocabulary():
 def test_other_categories_need_no_code_change(spark, category):
     vocab = Vocabulary(categories=(category,), channels=("app",))
     df = customer_features.transform(
-        **frames(spark, customer_rows=[(1, date(2024, 1, 1))],
-                 order_rows=[("O1", 1, datetime(2026, 6, 1), "app", False, [(category, 7.0)])]),
-        as_of=AS_OF, vocabulary=vocab,
+        **frames(
+            spark,
+            customer_rows=[(1, date(2024, 1, 1))],
+            order_rows=[("O1", 1, datetime(2026, 6, 1), "app", False, [(category, 7.0)])],
+        ),
+        as_of=AS_OF,
+        vocabulary=vocab,
     )
     row = df.collect()[0]
     assert (row[f"spend_{category}"], row["orders_app"]) == (7.0, 1)

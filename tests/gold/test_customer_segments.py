@@ -12,7 +12,11 @@ def profile(cluster, spend, recency, meat, wines):
 
 def test_ids_rank_by_spend_and_names_come_from_centroid_statistics():
     segments = name_segments(
-        [profile(7, 100.0, 80.0, 50.0, 50.0), profile(3, 2000.0, 10.0, 100.0, 900.0), profile(5, 600.0, 30.0, 500.0, 100.0)],
+        [
+            profile(7, 100.0, 80.0, 50.0, 50.0),
+            profile(3, 2000.0, 10.0, 100.0, 900.0),
+            profile(5, 600.0, 30.0, 500.0, 100.0),
+        ],
         overall_recency=40.0,
     )
     assert {c: (s.segment_id, s.name) for c, s in segments.items()} == {
@@ -25,25 +29,45 @@ def test_ids_rank_by_spend_and_names_come_from_centroid_statistics():
 def test_names_do_not_depend_on_kmeans_cluster_numbers():
     a = name_segments([profile(0, 100.0, 80.0, 1.0, 9.0), profile(1, 900.0, 5.0, 9.0, 1.0)], 40.0)
     b = name_segments([profile(1, 100.0, 80.0, 1.0, 9.0), profile(0, 900.0, 5.0, 9.0, 1.0)], 40.0)
-    assert sorted((s.segment_id, s.name) for s in a.values()) == sorted((s.segment_id, s.name) for s in b.values())
+    assert sorted((s.segment_id, s.name) for s in a.values()) == sorted(
+        (s.segment_id, s.name) for s in b.values()
+    )
 
 
 def test_duplicate_names_are_made_unique():
-    names = [s.name for s in name_segments(
-        [profile(0, 10.0, 5.0, 1.0, 1.0), profile(1, 20.0, 5.0, 1.0, 1.0), profile(2, 30.0, 5.0, 1.0, 1.0),
-         profile(3, 40.0, 5.0, 1.0, 1.0), profile(4, 50.0, 5.0, 1.0, 1.0)], 40.0).values()]
+    names = [
+        s.name
+        for s in name_segments(
+            [
+                profile(0, 10.0, 5.0, 1.0, 1.0),
+                profile(1, 20.0, 5.0, 1.0, 1.0),
+                profile(2, 30.0, 5.0, 1.0, 1.0),
+                profile(3, 40.0, 5.0, 1.0, 1.0),
+                profile(4, 50.0, 5.0, 1.0, 1.0),
+            ],
+            40.0,
+        ).values()
+    ]
     assert len(set(names)) == 5
 
 
 def test_well_separated_groups_land_in_different_segments(spark):
-    rows = [(i, 5000.0 + i, 40 + i % 3, 2, 0 if i % 2 else 1, 0) for i in range(30)]  # heavy, frequent, recent buyers
+    rows = [
+        (i, 5000.0 + i, 40 + i % 3, 2, 0 if i % 2 else 1, 0) for i in range(30)
+    ]  # heavy, frequent, recent buyers
     rows += [(100 + i, 20.0 + i, 1 + i % 3, 300, 0, 9) for i in range(30)]  # small, rare, lapsed, browsing
-    features = spark.createDataFrame(rows, "customer_id BIGINT, spend_total DOUBLE, orders_total BIGINT, "
-                                           "recency_days INT, deal_orders BIGINT, web_visits_30d BIGINT")
+    features = spark.createDataFrame(
+        rows,
+        "customer_id BIGINT, spend_total DOUBLE, orders_total BIGINT, "
+        "recency_days INT, deal_orders BIGINT, web_visits_30d BIGINT",
+    )
     data = customer_segments.segment_input(features)
     model = customer_segments.build_pipeline(k=2, seed=1).fit(data)
-    clusters = model.transform(data).groupBy((F.col("customer_id") < 100).alias("heavy")).agg(
-        F.collect_set(customer_segments.CLUSTER).alias("clusters"))
+    clusters = (
+        model.transform(data)
+        .groupBy((F.col("customer_id") < 100).alias("heavy"))
+        .agg(F.collect_set(customer_segments.CLUSTER).alias("clusters"))
+    )
     sets = {r["heavy"]: r["clusters"] for r in clusters.collect()}
     assert len(sets[True]) == 1 and len(sets[False]) == 1 and sets[True] != sets[False]
 
@@ -51,6 +75,11 @@ def test_well_separated_groups_land_in_different_segments(spark):
 def test_assign_shapes_rows_to_the_contract(spark):
     clustered = spark.createDataFrame([(1, 0), (2, 1)], "customer_id BIGINT, cluster INT")
     segments = {0: customer_segments.Segment(1, "Low", 1), 1: customer_segments.Segment(0, "High", 1)}
-    out = customer_segments.assign(clustered, segments, as_of=date(2026, 6, 30), model_version="3", run_id="r")
+    out = customer_segments.assign(
+        clustered, segments, as_of=date(2026, 6, 30), model_version="3", run_id="r"
+    )
     assert out.columns == list(customer_segments.CONTRACT.columns)
-    assert sorted((r["customer_id"], r["segment_id"], r["segment_name"]) for r in out.collect()) == [(1, 1, "Low"), (2, 0, "High")]
+    assert sorted((r["customer_id"], r["segment_id"], r["segment_name"]) for r in out.collect()) == [
+        (1, 1, "Low"),
+        (2, 0, "High"),
+    ]

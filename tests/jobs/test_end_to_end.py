@@ -43,8 +43,10 @@ def test_final_table_has_one_scored_segmented_row_per_customer(lakehouse):
     ctx = lakehouse
     marketing = Lakehouse(ctx.spark, ctx.config).read("gold.customer_marketing")
     summary = marketing.agg(
-        F.count(F.lit(1)).alias("rows"), F.countDistinct("customer_id").alias("customers"),
-        F.min("acceptance_probability").alias("lo"), F.max("acceptance_probability").alias("hi"),
+        F.count(F.lit(1)).alias("rows"),
+        F.countDistinct("customer_id").alias("customers"),
+        F.min("acceptance_probability").alias("lo"),
+        F.max("acceptance_probability").alias("hi"),
         F.count_if(F.col("segment_name").isNull()).alias("unsegmented"),
         F.countDistinct("segment_id").alias("segments"),
     ).collect()[0]
@@ -56,8 +58,14 @@ def test_final_table_has_one_scored_segmented_row_per_customer(lakehouse):
 def test_summary_shows_tables_rows_segments_metrics_and_how_to_look_inside(lakehouse, capsys):
     print_summary(lakehouse)
     out = capsys.readouterr().out
-    names = [r["segment_name"] for r in Lakehouse(lakehouse.spark, lakehouse.config).read("gold.customer_segments")
-             .select("segment_name").distinct().collect()]
+    names = [
+        r["segment_name"]
+        for r in Lakehouse(lakehouse.spark, lakehouse.config)
+        .read("gold.customer_segments")
+        .select("segment_name")
+        .distinct()
+        .collect()
+    ]
     assert str(lakehouse.config.tables_dir) in out and "gold.customer_marketing" in out
     assert all(name in out for name in names)
     assert "ROC AUC" in out and "PR AUC" in out and "silhouette" in out
@@ -66,12 +74,17 @@ def test_summary_shows_tables_rows_segments_metrics_and_how_to_look_inside(lakeh
 
 def test_customers_with_past_acceptances_score_higher(lakehouse):
     lakehouse_io = Lakehouse(lakehouse.spark, lakehouse.config)
-    features = lakehouse_io.read("gold.customer_features").where(F.col("as_of_date") == F.lit(lakehouse.as_of))
-    scored = lakehouse_io.read("gold.customer_marketing").join(features, ["customer_id", "as_of_date"], how="inner")
+    features = lakehouse_io.read("gold.customer_features").where(
+        F.col("as_of_date") == F.lit(lakehouse.as_of)
+    )
+    scored = lakehouse_io.read("gold.customer_marketing").join(
+        features, ["customer_id", "as_of_date"], how="inner"
+    )
     means = {
         r["accepted_before"]: r["mean"]
         for r in scored.groupBy((F.col("campaigns_accepted") > 0).alias("accepted_before"))
-        .agg(F.avg("acceptance_probability").alias("mean")).collect()
+        .agg(F.avg("acceptance_probability").alias("mean"))
+        .collect()
     }
     assert means[True] > means[False] + 0.1
 
@@ -104,10 +117,17 @@ def test_running_the_same_day_again_changes_no_table(lakehouse):
 def test_sql_command_queries_tables_by_name(lakehouse, capsys):
     root = str(lakehouse.config.root)
     capsys.readouterr()
-    code = cli.main(["sql", "--root", root, "SELECT count(DISTINCT customer_id) AS customers FROM gold.customer_marketing"])
+    code = cli.main(
+        [
+            "sql",
+            "--root",
+            root,
+            "SELECT count(DISTINCT customer_id) AS customers FROM gold.customer_marketing",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out.replace(" ", "")
-    assert f"|customers|\n+" in printed and f"|{CUSTOMERS}|" in printed
+    assert "|customers|\n+" in printed and f"|{CUSTOMERS}|" in printed
 
 
 def test_run_report_is_written(lakehouse):

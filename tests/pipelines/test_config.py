@@ -11,7 +11,10 @@ def test_defaults_put_everything_under_a_lakehouse_folder(tmp_path, monkeypatch)
     config = load_config(environ={})
     assert config.root == tmp_path / "lakehouse"
     assert config.landing("orders") == tmp_path / "lakehouse" / "landing" / "orders"
-    assert config.table_path("gold.customer_marketing") == tmp_path / "lakehouse" / "tables" / "gold" / "customer_marketing"
+    assert (
+        config.table_path("gold.customer_marketing")
+        == tmp_path / "lakehouse" / "tables" / "gold" / "customer_marketing"
+    )
     assert config.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'lakehouse' / 'mlflow' / 'mlflow.db'}"
     assert config.categories == ("wines", "fruits", "meat", "fish", "sweets", "gold")
 
@@ -62,5 +65,5 @@ def test_missing_config_file_is_an_error(tmp_path):
 
 def test_table_names_must_have_a_layer():
     config = load_config(overrides={"root": Path("/tmp/x")}, environ={})
-    with pytest.raises(ConfigError, match="<layer>.<table>"):
+    with pytest.raises(ConfigError, match=r"<layer>\.<table>"):
         config.table_path("customer_marketing")

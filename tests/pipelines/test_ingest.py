@@ -6,7 +6,9 @@ from pyspark.sql import functions as F
 from bronze import customers, orders
 from pipelines.ingest import INGEST_LOG, ingest_source, write_log
 
-HEADER = "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at"
+HEADER = (
+    "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at"
+)
 
 
 def land(config, folder, name, text):
@@ -23,10 +25,20 @@ def ingest(ctx, source):
 
 
 def test_each_file_is_ingested_once_and_new_files_on_the_next_run(ctx):
-    land(ctx.config, "customers", "a.csv", f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n")
+    land(
+        ctx.config,
+        "customers",
+        "a.csv",
+        f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n",
+    )
     first = ingest(ctx, customers.SOURCE)
     again = ingest(ctx, customers.SOURCE)
-    land(ctx.config, "customers", "b.csv", f"{HEADER}\n2,1990,Basic,Married,,1,0,2025-02-01,2025-02-01T00:00:00Z\n")
+    land(
+        ctx.config,
+        "customers",
+        "b.csv",
+        f"{HEADER}\n2,1990,Basic,Married,,1,0,2025-02-01,2025-02-01T00:00:00Z\n",
+    )
     later = ingest(ctx, customers.SOURCE)
     assert (first.files, first.rows, again.files, again.rows, later.files, later.rows) == (1, 1, 0, 0, 1, 1)
     bronze = ctx.lakehouse.read("bronze.customers")
@@ -41,13 +53,21 @@ def test_each_file_is_ingested_once_and_new_files_on_the_next_run(ctx):
 
 
 def test_malformed_json_lines_are_kept_with_their_raw_text(ctx):
-    good = {"order_id": "O1", "customer_id": 1, "ordered_at": "2026-01-01T10:00:00Z", "channel": "web",
-            "is_deal": False, "items": [{"category": "wines", "amount": 12.5}]}
+    good = {
+        "order_id": "O1",
+        "customer_id": 1,
+        "ordered_at": "2026-01-01T10:00:00Z",
+        "channel": "web",
+        "is_deal": False,
+        "items": [{"category": "wines", "amount": 12.5}],
+    }
     land(ctx.config, "orders", "o.jsonl", json.dumps(good) + '\n{"order_id": "O2", "customer_id": \n')
     result = ingest(ctx, orders.SOURCE)
     assert (result.rows, result.malformed_rows) == (2, 1)
     bronze = ctx.lakehouse.read("bronze.orders")
-    kept = bronze.where(F.col("order_id") == "O1").select("customer_id", F.col("items")[0]["amount"].alias("amount"))
+    kept = bronze.where(F.col("order_id") == "O1").select(
+        "customer_id", F.col("items")[0]["amount"].alias("amount")
+    )
     assert [tuple(r) for r in kept.collect()] == [("1", "12.5")]  # values stay as delivered (strings)
     broken = bronze.where(F.col("_corrupt_record").isNotNull()).select("_corrupt_record").collect()
     assert [r[0] for r in broken] == ['{"order_id": "O2", "customer_id": ']
@@ -55,7 +75,12 @@ def test_malformed_json_lines_are_kept_with_their_raw_text(ctx):
 
 def test_csv_columns_are_matched_by_header_name_and_extras_kept(ctx):
     reordered = "updated_at,customer_id,signup_date,favourite_dish,birth_year,education,marital_status,income,kids_at_home,teens_at_home"
-    land(ctx.config, "customers", "r.csv", f"{reordered}\n2025-03-01T00:00:00Z,9,2025-01-05,ramen,1970,Master,Together,1,0,0\n")
+    land(
+        ctx.config,
+        "customers",
+        "r.csv",
+        f"{reordered}\n2025-03-01T00:00:00Z,9,2025-01-05,ramen,1970,Master,Together,1,0,0\n",
+    )
     ingest(ctx, customers.SOURCE)
     row = ctx.lakehouse.read("bronze.customers").collect()[0]
     assert (row["customer_id"], row["signup_date"], row["birth_year"]) == ("9", "2025-01-05", "1970")
@@ -64,18 +89,30 @@ def test_csv_columns_are_matched_by_header_name_and_extras_kept(ctx):
 
 def test_a_file_missing_a_required_column_is_rejected_and_others_land(ctx):
     land(ctx.config, "customers", "bad.csv", "customer_id,birth_year\n1,1980\n")
-    land(ctx.config, "customers", "good.csv", f"{HEADER}\n2,1990,Basic,Married,,1,0,2025-02-01,2025-02-01T00:00:00Z\n")
+    land(
+        ctx.config,
+        "customers",
+        "good.csv",
+        f"{HEADER}\n2,1990,Basic,Married,,1,0,2025-02-01,2025-02-01T00:00:00Z\n",
+    )
     land(ctx.config, "customers", "empty.csv", "")
     result = ingest(ctx, customers.SOURCE)
     assert result.rows == 1
-    assert len(result.rejected) == 1 and "bad.csv" in result.rejected[0] and "updated_at" in result.rejected[0]
+    assert (
+        len(result.rejected) == 1 and "bad.csv" in result.rejected[0] and "updated_at" in result.rejected[0]
+    )
     log = {r["file"]: (r["status"], r["rows"]) for r in ctx.lakehouse.read(INGEST_LOG.name).collect()}
     assert log == {"bad.csv": ("rejected", 0), "good.csv": ("ingested", 1), "empty.csv": ("ingested", 0)}
     assert ingest(ctx, customers.SOURCE).files == 0  # neither the rejected nor the empty file is retried
 
 
 def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
-    land(ctx.config, "customers", "a.csv", f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n")
+    land(
+        ctx.config,
+        "customers",
+        "a.csv",
+        f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n",
+    )
     ingest_source(ctx, customers.SOURCE)  # bronze committed, then the run "died" before writing the log
     rerun = ingest(ctx, customers.SOURCE)
     assert rerun.files == 0

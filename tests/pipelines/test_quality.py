@@ -13,9 +13,7 @@ CHECKS = [
 
 
 def test_every_failed_rule_is_named_and_null_counts_as_failure(spark):
-    df = spark.createDataFrame(
-        [(1, 5.0), (None, -1.0), (3, None), (4, 500.0)], "id INT, amount DOUBLE"
-    )
+    df = spark.createDataFrame([(1, 5.0), (None, -1.0), (3, None), (4, 500.0)], "id INT, amount DOUBLE")
     flagged = quality.flag(df, CHECKS).select("id", "amount", quality.FAILED_RULES, quality.QUARANTINE_RULES)
     expected = spark.createDataFrame(
         [

@@ -21,10 +21,22 @@ def test_same_seed_same_files_and_raw_formats(tmp_path):
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a)
     order = json.loads((next((tmp_path / "a" / "orders").glob("*.jsonl"))).read_text().splitlines()[0])
     assert set(order) == {"order_id", "customer_id", "ordered_at", "channel", "is_deal", "items"}
-    assert order["channel"] in {"web", "catalog", "store"} and set(order["items"][0]) == {"category", "amount"}
+    assert order["channel"] in {"web", "catalog", "store"} and set(order["items"][0]) == {
+        "category",
+        "amount",
+    }
     with next((tmp_path / "a" / "customers").glob("*.csv")).open() as handle:
-        assert next(csv.reader(handle)) == ["customer_id", "birth_year", "education", "marital_status", "income",
-                                            "kids_at_home", "teens_at_home", "signup_date", "updated_at"]
+        assert next(csv.reader(handle)) == [
+            "customer_id",
+            "birth_year",
+            "education",
+            "marital_status",
+            "income",
+            "kids_at_home",
+            "teens_at_home",
+            "signup_date",
+            "updated_at",
+        ]
     assert a.rows["customers"] > 300  # the later export repeats changed customers
 
 
@@ -40,7 +52,9 @@ def test_pilot_acceptance_is_near_the_case_and_follows_past_acceptance(tmp_path)
     assert 0.12 < summary.pilot_acceptance_rate < 0.18
     accepted_before = set()
     for campaign in ("cmp1", "cmp2", "cmp3", "cmp4", "cmp5"):
-        accepted_before |= {r["customer_id"] for r in read_contacts(tmp_path, campaign) if r["accepted"] == "1"}
+        accepted_before |= {
+            r["customer_id"] for r in read_contacts(tmp_path, campaign) if r["accepted"] == "1"
+        }
     pilot = read_contacts(tmp_path, "cmp6")
     rate = {
         flag: sum(r["accepted"] == "1" for r in group) / len(group)

@@ -44,7 +44,9 @@ def test_time_travel_reads_an_earlier_version(spark, config):
     lakehouse = Lakehouse(spark, config)
     first = lakehouse.merge(PEOPLE, rows(spark, [(1, "ann", 1)], PEOPLE))
     lakehouse.merge(PEOPLE, rows(spark, [(1, "ann b.", 2)], PEOPLE))
-    assert_df_equality(lakehouse.read("silver.people", version=first.version), rows(spark, [(1, "ann", 1)], PEOPLE))
+    assert_df_equality(
+        lakehouse.read("silver.people", version=first.version), rows(spark, [(1, "ann", 1)], PEOPLE)
+    )
 
 
 def test_overwrite_partition_replaces_only_that_partition(spark, config):
@@ -60,8 +62,11 @@ def test_overwrite_partition_replaces_only_that_partition(spark, config):
 def test_contract_creates_table_with_not_null_constraint_and_metadata(spark, config):
     lakehouse = Lakehouse(spark, config)
     lakehouse.ensure(SCORES)
-    with pytest.raises(Exception, match="(?i)null"):
-        lakehouse.append(SCORES, spark.createDataFrame([(None, date(2026, 1, 1), 1.0)], "id BIGINT, day DATE, score DOUBLE"))
+    with pytest.raises(Exception, match=r"(?i)null"):
+        lakehouse.append(
+            SCORES,
+            spark.createDataFrame([(None, date(2026, 1, 1), 1.0)], "id BIGINT, day DATE, score DOUBLE"),
+        )
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{lakehouse.path('gold.scores')}`").collect()[0]
     assert detail["partitionColumns"] == ["day"]
     assert detail["properties"]["lakehouse.grain"] == "one row per id and day"
@@ -77,5 +82,5 @@ def test_registered_tables_are_queryable_by_name(spark, config):
 
 
 def test_reading_a_missing_table_names_it(spark, config):
-    with pytest.raises(RuntimeError, match="table silver.nothing does not exist"):
+    with pytest.raises(RuntimeError, match=r"table silver\.nothing does not exist"):
         Lakehouse(spark, config).read("silver.nothing")

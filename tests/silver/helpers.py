@@ -15,10 +15,10 @@ def bronze_frame(spark, raw_ddl: str, rows: list[tuple]) -> DataFrame:
 
 
 def refine(
-    table: SilverTable, bronze: DataFrame, vocabulary: Vocabulary = Vocabulary(), key: str | None = None
+    table: SilverTable, bronze: DataFrame, vocabulary: Vocabulary | None = None, key: str | None = None
 ) -> tuple[DataFrame, DataFrame]:
     """(silver rows, quarantined rows: the raw ``key`` column and their failed rules)."""
-    flagged = quality.flag(table.parse(with_bronze_record(bronze)), table.checks(vocabulary))
+    flagged = quality.flag(table.parse(with_bronze_record(bronze)), table.checks(vocabulary or Vocabulary()))
     valid = flagged.where(~quality.is_quarantined()).drop(quality.FAILED_RULES, quality.QUARANTINE_RULES)
     quarantined = flagged.where(quality.is_quarantined()).select(
         F.col("_bronze").getField(key or bronze.columns[0]).alias("key"), quality.FAILED_RULES

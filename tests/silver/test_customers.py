@@ -10,20 +10,54 @@ T1, T2 = datetime(2026, 1, 1), datetime(2026, 2, 1)
 
 
 def row(cid, income, updated_at, *, birth="1980", kids="0", corrupt=None, ingested=T1, file="a.csv"):
-    return (cid, birth, " PhD ", "single", income, kids, "1", "2024-05-01", updated_at, corrupt, None, file, ingested, "r1")
+    return (
+        cid,
+        birth,
+        " PhD ",
+        "single",
+        income,
+        kids,
+        "1",
+        "2024-05-01",
+        updated_at,
+        corrupt,
+        None,
+        file,
+        ingested,
+        "r1",
+    )
 
 
 def test_latest_version_wins_and_values_are_typed(spark):
-    bronze = bronze_frame(spark, SOURCE.raw_ddl, [
-        row("1", "50000", "2026-01-01T00:00:00Z"),
-        row("1", " 61000 ", "2026-03-01T00:00:00Z", file="b.csv", ingested=T2),
-        row("1", "55000", "2026-02-01T00:00:00Z", file="c.csv", ingested=T2),  # late, older update
-        row("2", "", "2026-01-05T00:00:00Z"),  # blank income is allowed: unknown
-    ])
+    bronze = bronze_frame(
+        spark,
+        SOURCE.raw_ddl,
+        [
+            row("1", "50000", "2026-01-01T00:00:00Z"),
+            row("1", " 61000 ", "2026-03-01T00:00:00Z", file="b.csv", ingested=T2),
+            row("1", "55000", "2026-02-01T00:00:00Z", file="c.csv", ingested=T2),  # late, older update
+            row("2", "", "2026-01-05T00:00:00Z"),  # blank income is allowed: unknown
+        ],
+    )
     silver, quarantined = refine(customers.TABLE, bronze)
     expected = spark.createDataFrame(
-        [(1, 1980, "PhD", "Single", 61000.0, 0, 1, date(2024, 5, 1), datetime(2026, 3, 1), "b.csv", T2, "r1"),
-         (2, 1980, "PhD", "Single", None, 0, 1, date(2024, 5, 1), datetime(2026, 1, 5), "a.csv", T1, "r1")],
+        [
+            (
+                1,
+                1980,
+                "PhD",
+                "Single",
+                61000.0,
+                0,
+                1,
+                date(2024, 5, 1),
+                datetime(2026, 3, 1),
+                "b.csv",
+                T2,
+                "r1",
+            ),
+            (2, 1980, "PhD", "Single", None, 0, 1, date(2024, 5, 1), datetime(2026, 1, 5), "a.csv", T1, "r1"),
+        ],
         customers.CONTRACT.schema,
     )
     assert_df_equality(silver, expected, ignore_row_order=True, ignore_nullable=True)
@@ -31,12 +65,16 @@ def test_latest_version_wins_and_values_are_typed(spark):
 
 
 def test_malformed_and_unparseable_rows_are_quarantined_with_every_rule(spark):
-    bronze = bronze_frame(spark, SOURCE.raw_ddl, [
-        row("3", "lots", "2026-01-01T00:00:00Z", kids="-1"),
-        row("4", "-5", "yesterday"),
-        row("x", "1", "2026-01-01T00:00:00Z", corrupt="x,1,2"),
-        row("5", "40000", "2026-01-01T00:00:00Z", birth="1893"),  # implausible: kept, warned
-    ])
+    bronze = bronze_frame(
+        spark,
+        SOURCE.raw_ddl,
+        [
+            row("3", "lots", "2026-01-01T00:00:00Z", kids="-1"),
+            row("4", "-5", "yesterday"),
+            row("x", "1", "2026-01-01T00:00:00Z", corrupt="x,1,2"),
+            row("5", "40000", "2026-01-01T00:00:00Z", birth="1893"),  # implausible: kept, warned
+        ],
+    )
     silver, quarantined = refine(customers.TABLE, bronze)
     assert failed_rules(quarantined) == {
         "3": ["household_counts_valid", "income_parses"],

@@ -9,12 +9,16 @@ T1, T2 = datetime(2026, 1, 1), datetime(2026, 1, 2)
 
 
 def test_web_visits_deduplicate_by_visit_id_and_quarantine_bad_rows(spark):
-    bronze = bronze_frame(spark, bronze_visits.SOURCE.raw_ddl, [
-        ("V1", "1", "2026-01-01T10:00:00Z", None, None, "a", T1, "r"),
-        ("V1", "1", "2026-01-01T10:00:00Z", None, None, "b", T2, "r"),
-        ("V2", "2", "soon", None, None, "a", T1, "r"),
-        (None, None, None, '{"visit_id": ', None, "a", T1, "r"),
-    ])
+    bronze = bronze_frame(
+        spark,
+        bronze_visits.SOURCE.raw_ddl,
+        [
+            ("V1", "1", "2026-01-01T10:00:00Z", None, None, "a", T1, "r"),
+            ("V1", "1", "2026-01-01T10:00:00Z", None, None, "b", T2, "r"),
+            ("V2", "2", "soon", None, None, "a", T1, "r"),
+            (None, None, None, '{"visit_id": ', None, "a", T1, "r"),
+        ],
+    )
     silver, quarantined = refine(web_visits.TABLE, bronze)
     assert [(r["visit_id"], r["_source_file"]) for r in silver.collect()] == [("V1", "a")]
     assert failed_rules(quarantined) == {
@@ -24,7 +28,11 @@ def test_web_visits_deduplicate_by_visit_id_and_quarantine_bad_rows(spark):
 
 
 def test_complaints_are_typed(spark):
-    bronze = bronze_frame(spark, bronze_complaints.SOURCE.raw_ddl, [("K1", " 7 ", "2026-01-03T12:00:00Z", None, None, "a", T1, "r")])
+    bronze = bronze_frame(
+        spark,
+        bronze_complaints.SOURCE.raw_ddl,
+        [("K1", " 7 ", "2026-01-03T12:00:00Z", None, None, "a", T1, "r")],
+    )
     silver, _ = refine(complaints.TABLE, bronze)
     assert [(r["complaint_id"], r["customer_id"], r["complained_at"]) for r in silver.collect()] == [
         ("K1", 7, datetime(2026, 1, 3, 12))

@@ -8,19 +8,42 @@ from tests.silver.helpers import bronze_frame, failed_rules, refine
 T1, T2 = datetime(2026, 1, 1), datetime(2026, 1, 2)
 
 
-def order(oid, items, *, channel="web", deal="false", at="2026-01-01T10:00:00Z", file="a.jsonl", ingested=T1, cust="1"):
+def order(
+    oid,
+    items,
+    *,
+    channel="web",
+    deal="false",
+    at="2026-01-01T10:00:00Z",
+    file="a.jsonl",
+    ingested=T1,
+    cust="1",
+):
     return (oid, cust, at, channel, deal, items, None, None, file, ingested, "r1")
 
 
 def test_items_are_typed_totalled_and_a_repeated_event_keeps_its_first_delivery(spark):
-    bronze = bronze_frame(spark, SOURCE.raw_ddl, [
-        order("O1", [("Wines", "10.5"), ("meat", " 4.5")], channel=" Store ", deal="true"),
-        order("O1", [("wines", "99")], file="b.jsonl", ingested=T2),  # redelivered later
-        order("O2", [("gold", "0")]),
-    ])
+    bronze = bronze_frame(
+        spark,
+        SOURCE.raw_ddl,
+        [
+            order("O1", [("Wines", "10.5"), ("meat", " 4.5")], channel=" Store ", deal="true"),
+            order("O1", [("wines", "99")], file="b.jsonl", ingested=T2),  # redelivered later
+            order("O2", [("gold", "0")]),
+        ],
+    )
     silver, quarantined = refine(orders.TABLE, bronze)
-    got = {r["order_id"]: (r["channel"], r["is_deal"], r["item_count"], r["amount_total"],
-                           [(i["category"], i["amount"]) for i in r["items"]], r["_source_file"]) for r in silver.collect()}
+    got = {
+        r["order_id"]: (
+            r["channel"],
+            r["is_deal"],
+            r["item_count"],
+            r["amount_total"],
+            [(i["category"], i["amount"]) for i in r["items"]],
+            r["_source_file"],
+        )
+        for r in silver.collect()
+    }
     assert got == {
         "O1": ("store", True, 2, 15.0, [("wines", 10.5), ("meat", 4.5)], "a.jsonl"),
         "O2": ("web", False, 1, 0.0, [("gold", 0.0)], "a.jsonl"),
@@ -29,12 +52,16 @@ def test_items_are_typed_totalled_and_a_repeated_event_keeps_its_first_delivery(
 
 
 def test_bad_orders_are_quarantined_by_rule(spark):
-    bronze = bronze_frame(spark, SOURCE.raw_ddl, [
-        order("O3", [("wines", "-2")]),
-        order("O4", [("pizza", "3")], channel="drone"),
-        order("O5", [], deal="maybe", at="not a date"),
-        order("O6", None, cust="abc"),
-    ])
+    bronze = bronze_frame(
+        spark,
+        SOURCE.raw_ddl,
+        [
+            order("O3", [("wines", "-2")]),
+            order("O4", [("pizza", "3")], channel="drone"),
+            order("O5", [], deal="maybe", at="not a date"),
+            order("O6", None, cust="abc"),
+        ],
+    )
     _, quarantined = refine(orders.TABLE, bronze)
     assert failed_rules(quarantined) == {
         "O3": ["item_amounts_valid"],

@@ -1,0 +1,45 @@
+# Marketing lakehouse. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ROOT ?= lakehouse
+CUSTOMERS ?= 5000
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYTHONUNBUFFERED := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint sql mlflow-ui clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/lakehouse: pyproject.toml
+	@echo "Installing into $(VENV) (first run only: ~1 minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/lakehouse ## create .venv and install the project with its pinned dependencies
+
+demo: $(BIN)/lakehouse ## generate sample data (if none) and run every stage into ./lakehouse, then print a summary
+	$(BIN)/lakehouse demo --root $(ROOT) --customers $(CUSTOMERS)
+
+test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
+	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: $(BIN)/lakehouse ## ruff over the code
+	$(BIN)/ruff check pipelines bronze silver gold jobs tests
+
+sql: $(BIN)/lakehouse ## run a query: make sql Q="SELECT * FROM gold.customer_marketing LIMIT 5"
+	$(BIN)/lakehouse sql --root $(ROOT) "$(Q)"
+
+mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking store (http://127.0.0.1:5000)
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(abspath $(ROOT))/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
+
+clean: ## remove the demo lakehouse (./lakehouse); keeps .venv
+	rm -rf $(ROOT) spark-warehouse metastore_db derby.log
