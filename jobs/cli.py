@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from jobs import features, ingest, run_all, score, silver, train
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
@@ -65,13 +66,16 @@ def _stage(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    if _landing_has_files(config):
-        get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
-    else:
-        args.overwrite, args.seed, args.end_date = False, config.sample.seed, None
-        _generate(args)
     args.as_of, args.run_id = config.sample.end_date, None
-    ctx = start_context(args, "lakehouse-demo", config)
+    # Spark's start (JVM, Delta's jars) and the sample generation (pure Python) overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        starting = pool.submit(start_context, args, "lakehouse-demo", config)
+        if _landing_has_files(config):
+            get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
+        else:
+            args.overwrite, args.seed, args.end_date = False, config.sample.seed, None
+            _generate(args)
+        ctx = starting.result()
     run_all.run(ctx)
     ctx.log.info("run report: %s", ctx.write_report())
     return 0

@@ -15,6 +15,32 @@ from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
 
 IVY_SETTINGS = str(Path(__file__).with_name("ivysettings.xml"))
+# Delta's transitive dependencies that Spark already ships: excluding them saves ~75 MB of downloads on a
+# fresh machine and keeps older copies (jackson 2.13, log4j, hadoop-client) off the classpath.
+PROVIDED_BY_SPARK = (
+    "org.apache.hadoop:hadoop-client-api",
+    "org.apache.hadoop:hadoop-client-runtime",
+    "org.apache.parquet:parquet-column",
+    "org.apache.parquet:parquet-common",
+    "org.apache.parquet:parquet-encoding",
+    "org.apache.parquet:parquet-format-structures",
+    "org.apache.parquet:parquet-hadoop",
+    "org.apache.parquet:parquet-jackson",
+    "com.fasterxml.jackson.core:jackson-core",
+    "com.fasterxml.jackson.core:jackson-databind",
+    "com.fasterxml.jackson.core:jackson-annotations",
+    "org.apache.logging.log4j:log4j-api",
+    "org.apache.logging.log4j:log4j-core",
+    "org.apache.logging.log4j:log4j-slf4j2-impl",
+    "org.slf4j:slf4j-api",
+    "com.github.luben:zstd-jni",
+    "org.xerial.snappy:snappy-java",
+    "io.airlift:aircompressor",
+    "org.roaringbitmap:RoaringBitmap",
+    "org.locationtech.jts:jts-core",
+    "commons-pool:commons-pool",
+    "com.google.code.findbugs:jsr305",
+)
 
 
 def build_session(
@@ -41,6 +67,7 @@ def build_session(
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.jars.ivySettings", IVY_SETTINGS)
+        .config("spark.jars.excludes", ",".join(PROVIDED_BY_SPARK))
     )
     if master:
         builder = builder.master(master)
