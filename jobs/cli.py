@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs import features, ingest, run_all, score, silver, train
+from jobs import features, ingest, refine, run_all, score, train
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
 from pipelines.config import ConfigError
 from pipelines.log import get_logger, step
@@ -23,7 +23,7 @@ from pipelines.tables import Lakehouse
 
 STAGES = {
     "ingest": ingest.run,
-    "silver": silver.run,
+    "silver": refine.run,
     "features": features.run,
     "train": train.run,
     "score": score.run,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from jobs import features, ingest, score, silver, train
+from jobs import features, ingest, refine, score, train
 from jobs.common import job_main
 from jobs.report import print_summary
 from pipelines.runtime import RunContext
 
-STAGES = (ingest.run, silver.run, features.run, train.run, score.run)
+STAGES = (ingest.run, refine.run, features.run, train.run, score.run)
 
 
 def run(ctx: RunContext) -> None:

@@ -119,3 +119,16 @@ def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
     assert ctx.lakehouse.read("bronze.customers").count() == 1
     log = ctx.lakehouse.read(INGEST_LOG.name).collect()
     assert [(r["file"], r["rows"], r["status"]) for r in log] == [("a.csv", 1, "ingested")]
+
+
+def test_a_source_with_no_files_is_an_empty_table(ctx):
+    from bronze import web_visits
+    from pipelines.refine import run_silver
+    from silver import web_visits as silver_visits
+
+    result = ingest(ctx, web_visits.SOURCE)  # no landing/web_visits folder at all
+    assert (result.files, result.rows) == (0, 0)
+    assert ctx.lakehouse.read("bronze.web_visits").count() == 0
+    refined = run_silver(ctx, silver_visits.TABLE, [])
+    assert (refined.rows_read, refined.rows_written) == (0, 0)
+    assert ctx.lakehouse.read("silver.web_visits").columns == list(silver_visits.CONTRACT.columns)

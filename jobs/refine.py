@@ -38,4 +38,4 @@ def run(ctx: RunContext) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(job_main("silver", run))
+    sys.exit(job_main("refine", run))
