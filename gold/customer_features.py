@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from silver.customer_history import valid_on
 
 GRAIN = "one row per customer_id and as_of_date; events strictly before as_of_date only"
 CATEGORICAL = ("education", "marital_status")
@@ -136,7 +137,7 @@ def count_events(events: DataFrame, ts: str, as_of: date, days: int, name: str) 
 
 
 def transform(
-    customers: DataFrame,
+    customer_history: DataFrame,
     orders: DataFrame,
     web_visits: DataFrame,
     campaign_contacts: DataFrame,
@@ -147,8 +148,10 @@ def transform(
     lookback_days: int = 730,
     web_visit_days: int = 30,
 ) -> DataFrame:
-    """Features of every customer who had signed up before ``as_of``, from events before ``as_of`` only."""
-    known = customers.where(F.col("signup_date") < F.lit(as_of))
+    """Features of every customer known before ``as_of``: their attributes valid on ``as_of`` (from the
+    customer history) and events strictly before ``as_of``."""
+    # attributes in force on as_of: a later CRM change cannot leak into the features
+    known = customer_history.where(valid_on(as_of) & (F.col("signup_date") < F.lit(as_of)))
     zero_filled = [
         *[spend_column(c) for c in vocabulary.categories],
         "spend_total",

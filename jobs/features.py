@@ -11,14 +11,14 @@ from gold import customer_features
 from jobs.common import job_main
 from pipelines.log import step
 from pipelines.runtime import RunContext
-from silver import campaign_contacts, complaints, customers, orders, web_visits
+from silver import campaign_contacts, complaints, customer_history, orders, web_visits
 
 
 def features_as_of(ctx: RunContext, as_of: date) -> DataFrame:
     """Compute the features of every customer as of ``as_of`` and write that partition."""
     lakehouse, config = ctx.lakehouse, ctx.config
     features = customer_features.transform(
-        lakehouse.read(customers.CONTRACT.name),
+        lakehouse.read(customer_history.CONTRACT.name),
         lakehouse.read(orders.CONTRACT.name),
         lakehouse.read(web_visits.CONTRACT.name),
         lakehouse.read(campaign_contacts.CONTRACT.name),

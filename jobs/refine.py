@@ -20,7 +20,10 @@ def run(ctx: RunContext) -> None:
     with step("silver: bronze -> typed, checked, deduplicated"):
         try:
             refine = lambda table: run_silver(ctx, table, rule_results)  # noqa: E731
-            for result in map_concurrently(refine, TABLES, ctx.config.spark.parallel_tables):
+            # customers first: the other tables check their customer_id against it
+            first = [refine(t) for t in TABLES if not t.customers]
+            rest = [t for t in TABLES if t.customers]
+            for result in first + map_concurrently(refine, rest, ctx.config.spark.parallel_tables):
                 ctx.record("silver", result.table, {**asdict(result), "balances": result.balances})
                 ctx.log.info(
                     "  %-26s read %8d = kept %8d + quarantined %6d + superseded %6d%s",

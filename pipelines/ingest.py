@@ -82,6 +82,7 @@ class IngestResult:
     files: int = 0
     rows: int = 0
     malformed_rows: int = 0
+    extra_column_rows: int = 0  # rows carrying columns outside the raw contract (kept in _extra_columns)
     rejected: list[str] = field(default_factory=list)
     version: int | None = None
     log_rows: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
@@ -165,18 +166,18 @@ def _read_csv_group(
 
 
 def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> DataFrame:
-    raw = (
-        ctx.spark.read.format("json")
-        .options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
-        .schema(f"{source.raw_ddl}, {CORRUPT} STRING")
-        .load([str(p) for p in paths])
-    )
-    return raw.select(
-        *source.raw_columns,
-        CORRUPT,
-        F.lit(None).cast("string").alias("_extra_columns"),
+    # Read lines as text and parse them here: a malformed line keeps its exact text, and keys outside the
+    # raw contract are kept as JSON in _extra_columns instead of being dropped.
+    lines = ctx.spark.read.text([str(p) for p in paths]).where(F.trim("value") != "")
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    record = F.from_json("value", f"{source.raw_ddl}, {CORRUPT} STRING", options)
+    declared = list(source.raw_columns)
+    extra = F.map_filter(F.from_json("value", "map<string,string>"), lambda k, _: ~k.isin(*declared))
+    return lines.select(
+        record.alias("r"),
+        F.when(F.size(extra) > 0, F.to_json(extra)).alias("_extra_columns"),
         F.col("_metadata.file_name").alias("_source_file"),
-    )
+    ).select(*[f"r.{c}" for c in declared], f"r.{CORRUPT}", "_extra_columns", "_source_file")
 
 
 def _plan(
@@ -230,7 +231,7 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         else _read_csv_group(ctx, source, header, paths)
         for header, paths in groups.items()
     ]
-    counts: dict[str, tuple[int, int]] = {}
+    counts: dict[str, tuple[int, int, int]] = {}
     if frames:
         batch = frames[0]
         for frame in frames[1:]:
@@ -240,9 +241,13 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         ).persist()
         try:
             counts = {
-                r["_source_file"]: (int(r["rows"]), int(r["malformed"]))
+                r["_source_file"]: (int(r["rows"]), int(r["malformed"]), int(r["extra"]))
                 for r in batch.groupBy("_source_file")
-                .agg(F.count(F.lit(1)).alias("rows"), F.count(CORRUPT).alias("malformed"))
+                .agg(
+                    F.count(F.lit(1)).alias("rows"),
+                    F.count(CORRUPT).alias("malformed"),
+                    F.count("_extra_columns").alias("extra"),
+                )
                 .collect()
             }
             result.version = lakehouse.append(source.contract, batch).version
@@ -250,7 +255,7 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
             batch.unpersist()
     log_rows = []
     for path in new_files:
-        rows, malformed = counts.get(path.name, (0, 0))
+        rows, malformed, extra = counts.get(path.name, (0, 0, 0))
         status = "rejected" if path.name in rejected else "ingested"
         log_rows.append(
             (
@@ -267,11 +272,18 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         )
         result.rows += rows
         result.malformed_rows += malformed
+        result.extra_column_rows += extra
     result.files = len(new_files) - len(rejected)
     result.rejected = list(rejected.values())
     result.log_rows = log_rows
     for message in result.rejected:
         ctx.log.error("  REJECTED %s: %s", source.table, message)
+    if result.extra_column_rows:
+        ctx.log.info(
+            "  %s: %d row(s) carried columns outside the raw contract (kept in _extra_columns)",
+            source.table,
+            result.extra_column_rows,
+        )
     if empty:
         ctx.log.info("  %s: %d empty file(s) logged with 0 rows", source.table, len(empty))
     return result

@@ -56,6 +56,23 @@ class SilverTable:
     parse: Callable[[DataFrame], DataFrame]  # typed columns + lineage + _bronze
     checks: Callable[[Vocabulary], Sequence[quality.Check]]
     transform: Callable[[DataFrame], DataFrame]  # valid parsed rows -> contract (one row per key)
+    customers: str | None = None  # when set, `_customer_known` tells whether customer_id is in this table
+
+
+KNOWN_CUSTOMER = "_customer_known"
+
+
+def with_known_customer(ctx: RunContext, parsed: DataFrame, customers: str) -> DataFrame:
+    """Flag rows whose customer_id is in the customers table (a later export may still bring it: the
+    quarantined row then passes on the next run, since silver is recomputed from bronze)."""
+    if ctx.lakehouse.exists(customers):
+        known = ctx.lakehouse.read(customers).select("customer_id").distinct()
+    else:
+        known = ctx.spark.createDataFrame([], "customer_id BIGINT")
+    flagged = known.withColumn(KNOWN_CUSTOMER, F.lit(True))
+    return parsed.join(flagged, "customer_id", how="left").withColumn(
+        KNOWN_CUSTOMER, F.coalesce(F.col(KNOWN_CUSTOMER), F.lit(False))
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,8 @@ def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.R
     name = table.contract.name
     checks = list(table.checks(ctx.config.vocabulary))
     parsed = table.parse(with_bronze_record(lakehouse.read(table.source)))
+    if table.customers:
+        parsed = with_known_customer(ctx, parsed, table.customers)
     flagged = quality.flag(parsed, checks).persist()
     try:
         results = quality.evaluate(name, flagged, checks)

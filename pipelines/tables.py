@@ -104,16 +104,27 @@ class Lakehouse:
 
     def merge(self, contract: Contract, df: DataFrame) -> WriteResult:
         """Upsert on the primary key. With ``sequence_by`` a row replaces the stored one only when it is
-        strictly newer, so late, out-of-order or repeated deliveries never overwrite newer data."""
+        strictly newer, so late, out-of-order or repeated deliveries never overwrite newer data; without it,
+        a row replaces the stored one when any column differs. Identical rows are never rewritten, so a
+        rerun commits no change."""
         if not contract.primary_key:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
-        builder = table.alias("t").merge(contract.conform(df).alias("s"), on)
         if contract.sequence_by:
-            seq = contract.sequence_by
-            builder = builder.whenMatchedUpdateAll(condition=f"s.`{seq}` > t.`{seq}`")
-        builder.whenNotMatchedInsertAll().execute()
+            changed = f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`"
+        else:
+            values = [c for c in contract.columns if c not in contract.primary_key]
+            changed = (
+                "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else "false"
+            )
+        (
+            table.alias("t")
+            .merge(contract.conform(df).alias("s"), on)
+            .whenMatchedUpdateAll(condition=changed)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
         return self._result(contract.name)
 
     def overwrite(

@@ -9,7 +9,8 @@ from pipelines.config import Vocabulary
 from pipelines.contract import Contract
 from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed, well_formed
 from pipelines.quality import Check
-from pipelines.refine import SilverTable
+from pipelines.refine import KNOWN_CUSTOMER, SilverTable
+from silver import customers
 
 CONTRACT = Contract(
     name="silver.campaign_contacts",
@@ -29,6 +30,12 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
         Check("well_formed", well_formed, "quarantine"),
         Check("campaign_id_present", lambda: F.col("campaign_id").isNotNull(), "quarantine"),
         Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
+        Check(
+            "customer_known",
+            lambda: F.col(KNOWN_CUSTOMER),
+            "quarantine",
+            description="the customer is in silver.customers (passes once a later export brings them)",
+        ),
         Check("contacted_at_valid", lambda: F.col("contacted_at").isNotNull(), "quarantine"),
         Check("accepted_is_0_or_1", lambda: F.col("accepted").isNotNull(), "quarantine"),
     ]
@@ -53,4 +60,6 @@ def transform(contacts: DataFrame) -> DataFrame:
     )
 
 
-TABLE = SilverTable(CONTRACT, "bronze.campaign_contacts", parse, checks, transform)
+TABLE = SilverTable(
+    CONTRACT, "bronze.campaign_contacts", parse, checks, transform, customers=customers.CONTRACT.name
+)

@@ -9,7 +9,8 @@ from pipelines.config import Vocabulary
 from pipelines.contract import Contract
 from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed, well_formed
 from pipelines.quality import Check
-from pipelines.refine import SilverTable
+from pipelines.refine import KNOWN_CUSTOMER, SilverTable
+from silver import customers
 
 CONTRACT = Contract(
     name="silver.orders",
@@ -41,6 +42,12 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
         ),
         Check("order_id_present", lambda: F.col("order_id").isNotNull(), "quarantine"),
         Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
+        Check(
+            "customer_known",
+            lambda: F.col(KNOWN_CUSTOMER),
+            "quarantine",
+            description="the customer is in silver.customers (passes once a later export brings them)",
+        ),
         Check("ordered_at_valid", lambda: F.col("ordered_at").isNotNull(), "quarantine"),
         Check("channel_known", lambda: F.col("channel").isin(*channels), "quarantine"),
         Check("is_deal_valid", lambda: F.col("is_deal").isNotNull(), "quarantine"),
@@ -89,4 +96,4 @@ def transform(orders: DataFrame) -> DataFrame:
     )
 
 
-TABLE = SilverTable(CONTRACT, "bronze.orders", parse, checks, transform)
+TABLE = SilverTable(CONTRACT, "bronze.orders", parse, checks, transform, customers=customers.CONTRACT.name)

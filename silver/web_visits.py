@@ -9,7 +9,8 @@ from pipelines.config import Vocabulary
 from pipelines.contract import Contract
 from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed, well_formed
 from pipelines.quality import Check
-from pipelines.refine import SilverTable
+from pipelines.refine import KNOWN_CUSTOMER, SilverTable
+from silver import customers
 
 CONTRACT = Contract(
     name="silver.web_visits",
@@ -27,6 +28,12 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
         Check("well_formed", well_formed, "quarantine"),
         Check("visit_id_present", lambda: F.col("visit_id").isNotNull(), "quarantine"),
         Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
+        Check(
+            "customer_known",
+            lambda: F.col(KNOWN_CUSTOMER),
+            "quarantine",
+            description="the customer is in silver.customers (passes once a later export brings them)",
+        ),
         Check("visited_at_valid", lambda: F.col("visited_at").isNotNull(), "quarantine"),
     ]
 
@@ -46,4 +53,6 @@ def transform(visits: DataFrame) -> DataFrame:
     return visits.transform(keep_latest(["visit_id"], first_delivered)).select(*CONTRACT.select())
 
 
-TABLE = SilverTable(CONTRACT, "bronze.web_visits", parse, checks, transform)
+TABLE = SilverTable(
+    CONTRACT, "bronze.web_visits", parse, checks, transform, customers=customers.CONTRACT.name
+)

@@ -4,7 +4,7 @@ import pytest
 
 from gold import customer_features
 from pipelines.config import Vocabulary
-from silver import campaign_contacts, complaints, customers, orders, web_visits
+from silver import campaign_contacts, complaints, customer_history, orders, web_visits
 
 AS_OF = date(2026, 6, 30)
 VOCAB = Vocabulary(categories=("wines", "meat"), channels=("web", "store"))
@@ -12,14 +12,17 @@ LINEAGE = ("f", datetime(2026, 1, 1), "r")
 
 
 def frames(spark, *, customer_rows, order_rows=(), visit_rows=(), contact_rows=(), complaint_rows=()):
-    def customer(cid, signup, income=50000.0):
-        return (cid, 1980, "PhD", "Single", income, 1, 0, signup, datetime(2026, 1, 1), *LINEAGE)
+    def customer(cid, signup, income=50000.0, valid_from=None, valid_to=None):
+        start = valid_from or datetime(2020, 1, 1)
+        return (cid, start, valid_to, valid_to is None, 1980, "PhD", "Single", income, 1, 0, signup, *LINEAGE)
 
     def order(oid, cid, at, channel, deal, items):
         return (oid, cid, at, channel, deal, items, len(items), sum(a for _, a in items), *LINEAGE)
 
     return dict(
-        customers=spark.createDataFrame([customer(*r) for r in customer_rows], customers.CONTRACT.schema),
+        customer_history=spark.createDataFrame(
+            [customer(*r) for r in customer_rows], customer_history.CONTRACT.schema
+        ),
         orders=spark.createDataFrame([order(*r) for r in order_rows], orders.CONTRACT.schema),
         web_visits=spark.createDataFrame([(*r, *LINEAGE) for r in visit_rows], web_visits.CONTRACT.schema),
         campaign_contacts=spark.createDataFrame(
@@ -130,6 +133,19 @@ def test_customers_who_signed_up_on_or_after_the_run_date_are_left_out(spark):
         spark, customer_rows=[(1, date(2026, 6, 29)), (2, date(2026, 6, 30)), (3, date(2026, 7, 5))]
     )
     assert sorted(got) == [1]
+
+
+def test_attributes_are_those_valid_on_the_run_date(spark):
+    got = features(
+        spark,
+        customer_rows=[
+            (1, date(2024, 1, 1), 40000.0, datetime(2024, 1, 1), datetime(2026, 3, 1)),
+            (1, date(2024, 1, 1), 45000.0, datetime(2026, 3, 1), datetime(2026, 7, 1)),
+            (1, date(2024, 1, 1), 99000.0, datetime(2026, 7, 1), None),  # a later change must not leak
+            (2, date(2026, 6, 1), 30000.0, datetime(2026, 7, 2), None),  # not in the CRM yet on the run date
+        ],
+    )
+    assert {cid: row["income"] for cid, row in got.items()} == {1: 45000.0}
 
 
 def test_contract_follows_the_configured_vocabulary():

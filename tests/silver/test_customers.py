@@ -88,3 +88,32 @@ def test_contract_columns_and_key():
     assert customers.CONTRACT.primary_key == ("customer_id",)
     assert customers.CONTRACT.columns[:2] == ("customer_id", "birth_year")
     assert not customers.CONTRACT.column("customer_id").nullable
+
+
+def test_history_keeps_every_version_valid_until_the_next(spark):
+    from silver import customer_history
+
+    bronze = bronze_frame(
+        spark,
+        SOURCE.raw_ddl,
+        [
+            row("1", "50000", "2026-01-01T00:00:00Z"),
+            row("1", "61000", "2026-03-01T00:00:00Z", file="b.csv", ingested=T2),
+            row(
+                "1", "55000", "2026-02-01T00:00:00Z", file="c.csv", ingested=T2
+            ),  # late but older: in between
+            row("1", "55000", "2026-02-01T00:00:00Z", file="d.csv", ingested=T2),  # delivered twice
+            row("2", "", "2026-01-05T00:00:00Z"),
+        ],
+    )
+    history, _ = refine(customer_history.TABLE, bronze)
+    got = sorted(
+        (r["customer_id"], r["income"], r["valid_from"], r["valid_to"], r["is_current"])
+        for r in history.collect()
+    )
+    assert got == [
+        (1, 50000.0, datetime(2026, 1, 1), datetime(2026, 2, 1), False),
+        (1, 55000.0, datetime(2026, 2, 1), datetime(2026, 3, 1), False),
+        (1, 61000.0, datetime(2026, 3, 1), None, True),
+        (2, None, datetime(2026, 1, 5), None, True),
+    ]

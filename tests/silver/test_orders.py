@@ -71,6 +71,15 @@ def test_bad_orders_are_quarantined_by_rule(spark):
     }
 
 
+def test_orders_of_unknown_customers_are_quarantined(spark):
+    bronze = bronze_frame(
+        spark, SOURCE.raw_ddl, [order("O8", [("wines", "1")], cust="404"), order("O9", [("wines", "1")])]
+    )
+    silver, quarantined = refine(orders.TABLE, bronze, unknown_customers=(404,))
+    assert [r["order_id"] for r in silver.collect()] == ["O9"]
+    assert failed_rules(quarantined) == {"O8": ["customer_known"]}
+
+
 def test_vocabularies_come_from_configuration(spark):
     bronze = bronze_frame(spark, SOURCE.raw_ddl, [order("O7", [("pizza", "3")], channel="app")])
     silver, quarantined = refine(orders.TABLE, bronze, Vocabulary(categories=("pizza",), channels=("app",)))

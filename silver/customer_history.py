@@ -1,0 +1,53 @@
+"""silver.customer_history: one row per customer version (SCD type 2): attributes valid from..to."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from pipelines.contract import Contract
+from pipelines.frames import keep_latest
+from pipelines.refine import SilverTable
+from silver import customers
+
+CONTRACT = Contract(
+    name="silver.customer_history",
+    ddl=(
+        "customer_id BIGINT NOT NULL, valid_from TIMESTAMP NOT NULL, valid_to TIMESTAMP, is_current BOOLEAN NOT NULL, "
+        "birth_year INT, education STRING, marital_status STRING, income DOUBLE, kids_at_home INT, "
+        "teens_at_home INT, signup_date DATE NOT NULL, _source_file STRING, _ingested_at TIMESTAMP, _run_id STRING"
+    ),
+    grain="one row per customer_id and valid_from (the version's updated_at)",
+    primary_key=("customer_id", "valid_from"),
+    comments={
+        "valid_from": "the version's updated_at: the attributes hold from this instant",
+        "valid_to": "the next version's updated_at (exclusive); null for the current version",
+        "is_current": "the latest known version",
+    },
+)
+
+
+def transform(versions: DataFrame) -> DataFrame:
+    """Every distinct version of every customer, each valid until the next one."""
+    one_per_instant = keep_latest(
+        ["customer_id", "updated_at"], [F.col("_ingested_at").desc(), F.col("_source_file").desc()]
+    )
+    following = Window.partitionBy("customer_id").orderBy("updated_at")
+    return (
+        versions.transform(one_per_instant)
+        .withColumn("valid_from", F.col("updated_at"))
+        .withColumn("valid_to", F.lead("updated_at").over(following))
+        .withColumn("is_current", F.col("valid_to").isNull())
+        .select(*CONTRACT.select())
+    )
+
+
+def valid_on(as_of: date) -> Column:
+    """The version in force at the start of ``as_of``."""
+    start = F.lit(as_of).cast("timestamp")
+    return (F.col("valid_from") < start) & (F.col("valid_to").isNull() | (F.col("valid_to") >= start))
+
+
+TABLE = SilverTable(CONTRACT, customers.TABLE.source, customers.parse, customers.checks, transform)
