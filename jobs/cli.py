@@ -1,9 +1,10 @@
 """`lakehouse`: one command with a subcommand per stage.
 
-lakehouse generate [--customers N] [--seed S]   write sample raw files into the landing zone
+lakehouse generate [--customers N] [--seed S] [--defect-rate R]   write sample raw files into the landing zone
 lakehouse ingest | silver | features | train | score [--as-of DATE]   run one stage
 lakehouse run [--as-of DATE]                     run every stage in one process
 lakehouse demo                                   generate sample data if the landing zone is empty, run all
+lakehouse quarantine replay [--table T]         re-validate quarantined rows after a fix
 lakehouse sql "SELECT ..."                       query the tables by name (gold.customer_marketing, ...)
 """
 
@@ -18,7 +19,7 @@ from jobs import features, ingest, refine, run_all, score, train
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
 from pipelines.config import ConfigError
 from pipelines.log import get_logger, step
-from pipelines.sample_data import generate
+from pipelines.sample_data import generate, inject_defects
 from pipelines.tables import Lakehouse
 
 STAGES = {
@@ -52,6 +53,11 @@ def _generate(args: argparse.Namespace) -> int:
             config.categories,
             config.channels,
         )
+    if args.defect_rate:
+        hit = inject_defects(config.landing_dir, args.defect_rate, args.seed)
+        get_logger().info(
+            "  defects injected: %s", ", ".join(f"{k} {len(v)}" for k, v in sorted(hit.items()))
+        )
     for source, rows in summary.rows.items():
         get_logger().info("  %-18s %4d file(s) %9d rows", source, summary.files[source], rows)
     return 0
@@ -73,10 +79,18 @@ def _demo(args: argparse.Namespace) -> int:
         if _landing_has_files(config):
             get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
         else:
-            args.overwrite, args.seed, args.end_date = False, config.sample.seed, None
+            args.overwrite, args.seed, args.end_date, args.defect_rate = False, config.sample.seed, None, 0.0
             _generate(args)
         ctx = starting.result()
     run_all.run(ctx)
+    ctx.log.info("run report: %s", ctx.write_report())
+    return 0
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    ctx = start_context(args, "lakehouse-quarantine")
+    with step("quarantine replay: re-validate quarantined rows"):
+        refine.replay_quarantine(ctx, args.table or ())
     ctx.log.info("run report: %s", ctx.write_report())
     return 0
 
@@ -103,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same files")
     gen.add_argument("--end-date", type=iso_date, default=None, help="last day of generated history")
     gen.add_argument("--overwrite", action="store_true", help="write even if the landing zone holds files")
+    gen.add_argument(
+        "--defect-rate",
+        type=float,
+        default=0.0,
+        help="share of records to spoil on purpose (malformed, unparseable, unknown, late, ...)",
+    )
     gen.set_defaults(handler=_generate)
 
     helps = {
@@ -120,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=None, help="customers to generate (default 5000)")
     demo.set_defaults(handler=_demo)
 
+    quarantine = commands.add_parser("quarantine", help="work with the silver quarantine tables")
+    actions = quarantine.add_subparsers(dest="action", required=True, metavar="ACTION")
+    replay = add_run_arguments(
+        actions.add_parser(
+            "replay", help="re-validate quarantined rows after a rule or data fix; rows that now pass move"
+        )
+    )
+    replay.add_argument("--table", action="append", help="silver table to replay (repeatable; default: all)")
+    replay.set_defaults(handler=_quarantine)
+
     sql = add_config_arguments(commands.add_parser("sql", help="run a SQL query against the tables by name"))
     sql.add_argument("query", help='e.g. "SELECT * FROM gold.customer_marketing LIMIT 10"')
     sql.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
@@ -131,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -24,14 +24,9 @@ def run(ctx: RunContext) -> None:
 
 
 def _ingest_all(ctx: RunContext, results: list[IngestResult]) -> None:
-    def ingest(source: RawSource) -> IngestResult:
+    def ingest(source: RawSource) -> None:
         result = ingest_source(ctx, source)
         results.append(result)
-        return result
-
-    for source, result in zip(
-        SOURCES, map_concurrently(ingest, SOURCES, ctx.config.spark.parallel_tables), strict=True
-    ):
         ctx.record("ingest", source.table, {k: v for k, v in asdict(result).items() if k != "log_rows"})
         ctx.log.info(
             "  %-26s %4d new file(s) %9d rows %6d malformed %3d rejected",
@@ -41,6 +36,8 @@ def _ingest_all(ctx: RunContext, results: list[IngestResult]) -> None:
             result.malformed_rows,
             len(result.rejected),
         )
+
+    map_concurrently(ingest, SOURCES, ctx.config.spark.parallel_tables)
 
 
 if __name__ == "__main__":

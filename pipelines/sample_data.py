@@ -311,3 +311,111 @@ def _write_lines(folder: Path, prefix: str, by_month: dict[str, list[str]]) -> i
     for month, lines in sorted(by_month.items()):
         (folder / f"{prefix}_{month}.jsonl").write_text("\n".join(lines) + "\n")
     return len(by_month)
+
+
+# --- defects, on purpose ---------------------------------------------------------------------------------
+ORDER_DEFECTS = (
+    "malformed_json",
+    "unparseable_amount",
+    "unparseable_date",
+    "missing_customer_id",
+    "unknown_category",
+    "unknown_channel",
+    "negative_amount",
+    "unknown_customer",
+    "duplicate_event",
+)
+
+
+def inject_defects(landing: Path, rate: float, seed: int) -> dict[str, list[str]]:
+    """Spoil about ``rate`` of the generated records the way real feeds do; returns the ids hit per defect.
+
+    Orders: malformed JSON, unparseable amounts and dates, a missing customer_id, unknown categories and
+    channels, negative amounts, customers nobody knows, events delivered twice. Customers: unparseable
+    incomes, CSV lines with a missing field, late updates carrying older timestamps. Web visits: malformed
+    lines. Files: an empty one, one with an extra column, one lacking a required column.
+    """
+    if not 0 <= rate <= 0.5:
+        raise ValueError(f"--defect-rate must be between 0 and 0.5, not {rate}")
+    rng = np.random.default_rng(seed + 1_000_003)
+    hit: dict[str, list[str]] = {}
+
+    order_files = sorted((landing / "orders").glob("orders_*.jsonl"))
+    duplicates: list[str] = []
+    for path in order_files:
+        out = []
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if rng.random() >= rate:
+                out.append(line)
+                continue
+            defect = ORDER_DEFECTS[int(rng.integers(len(ORDER_DEFECTS)))]
+            hit.setdefault(defect, []).append(record["order_id"])
+            if defect == "malformed_json":
+                out.append(line[: len(line) // 2])
+                continue
+            if defect == "duplicate_event":
+                out.append(line)
+                duplicates.append(line)
+                continue
+            if defect == "unparseable_amount":
+                record["items"][0]["amount"] = "12,5O"
+            elif defect == "unparseable_date":
+                record["ordered_at"] = "31/02/2026 25:61"
+            elif defect == "missing_customer_id":
+                del record["customer_id"]
+            elif defect == "unknown_category":
+                record["items"][0]["category"] = "pizza"
+            elif defect == "unknown_channel":
+                record["channel"] = "drone"
+            elif defect == "negative_amount":
+                record["items"][0]["amount"] = -abs(record["items"][0]["amount"]) - 1
+            elif defect == "unknown_customer":
+                record["customer_id"] = 990_000_000 + int(rng.integers(1_000_000))
+            out.append(json.dumps(record))
+        path.write_text("\n".join(out) + "\n")
+    if duplicates:  # the order service re-sends events in a later file
+        (landing / "orders" / "orders_resent.jsonl").write_text("\n".join(duplicates) + "\n")
+    (landing / "orders" / "orders_empty.jsonl").write_text("")
+
+    visits = sorted((landing / "web_visits").glob("*.jsonl"))
+    for path in visits:
+        lines = path.read_text().splitlines()
+        for i in np.flatnonzero(rng.random(len(lines)) < rate / 4):
+            hit.setdefault("malformed_visit", []).append(json.loads(lines[i])["visit_id"])
+            lines[i] = lines[i][:-9]
+        path.write_text("\n".join(lines) + "\n")
+
+    exports = sorted((landing / "customers").glob("customers_*.csv"))
+    latest = exports[-1]
+    with latest.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    late = []
+    for row in body:
+        draw = rng.random()
+        if draw < rate / 3:
+            hit.setdefault("unparseable_income", []).append(row[0])
+            row[4] = "n/a"
+        elif draw < 2 * rate / 3:
+            hit.setdefault("missing_field", []).append(row[0])
+            del row[3]
+        elif draw < rate:
+            hit.setdefault("late_older_update", []).append(row[0])
+            older = datetime.fromisoformat(row[8].replace("Z", "+00:00")) - timedelta(days=400)
+            late.append([*row[:4], "1", *row[5:8], older.strftime("%Y-%m-%dT%H:%M:%SZ")])
+    with latest.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *body])
+    with (landing / "customers" / f"customers_late_{latest.stem[-10:]}.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *late])
+
+    complaints = landing / "complaints" / "complaints.csv"
+    with complaints.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    with complaints.open("w", newline="") as handle:
+        csv.writer(handle).writerows([[*rows[0], "agent_note"], *[[*r, "called back"] for r in rows[1:]]])
+    hit["extra_column_file"] = [complaints.name]
+    broken = landing / "campaign_contacts" / "contacts_export_without_responses.csv"
+    broken.write_text("campaign_id,customer_id,contacted_at\ncmp9,1,2026-06-01T09:00:00Z\n")
+    hit["missing_column_file"] = [broken.name]
+    return hit

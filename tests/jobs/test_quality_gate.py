@@ -1,0 +1,218 @@
+"""The quality gate on generated data with defects injected on purpose, on real Delta tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from jobs import ingest, refine
+from pipelines.config import load_config
+from pipelines.ingest import INGEST_LOG
+from pipelines.runtime import RunContext
+from pipelines.sample_data import generate, inject_defects
+from pipelines.tables import Lakehouse
+
+pytestmark = pytest.mark.e2e
+EXPECTED_RULE = {
+    "malformed_json": "well_formed",
+    "unparseable_amount": "item_amounts_valid",
+    "unparseable_date": "ordered_at_valid",
+    "missing_customer_id": "customer_id_valid",
+    "unknown_category": "item_categories_known",
+    "unknown_channel": "channel_known",
+    "negative_amount": "item_amounts_valid",
+    "unknown_customer": "customer_known",
+}
+
+
+@pytest.fixture(scope="module")
+def defective(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
+    config = load_config(overrides={"root": tmp_path_factory.mktemp("dq") / "lakehouse"}, environ={})
+    generate(config.landing_dir, 300, seed=11, end_date=config.sample.end_date)
+    hit = inject_defects(config.landing_dir, rate=0.08, seed=11)
+    ctx = RunContext(spark, config, config.sample.end_date, "run-dq")
+    ingest.run(ctx)
+    refine.run(ctx)
+    return ctx, hit
+
+
+def test_accounting_balances_for_every_table(defective):
+    ctx, _ = defective
+    for table, figures in ctx.report["silver"].items():
+        assert (
+            figures["rows_read"]
+            == figures["rows_written"] + figures["rows_quarantined"] + figures["rows_superseded"]
+        ), table
+    orders = ctx.report["silver"]["silver.orders"]
+    assert orders["rows_quarantined"] > 0 and orders["rows_superseded"] > 0
+
+
+def test_each_defect_lands_in_quarantine_under_its_rule(defective):
+    ctx, hit = defective
+    quarantine = Lakehouse(ctx.spark, ctx.config).read("silver.orders_quarantine")
+    rules_by_order = {}
+    for row in quarantine.collect():
+        record = json.loads(row["raw_record"])
+        order_id = record.get("order_id") or json.loads(_repair(record.get("_corrupt_record", "{}"))).get(
+            "order_id"
+        )
+        rules_by_order[order_id] = set(row["failed_rules"])
+    for defect, rule in EXPECTED_RULE.items():
+        for order_id in hit.get(defect, []):
+            assert rule in rules_by_order.get(order_id, set()), (
+                defect,
+                order_id,
+                rules_by_order.get(order_id),
+            )
+
+
+def _repair(truncated: str) -> str:
+    """The first key of a truncated JSON line is still readable: keep the text up to its first comma."""
+    return truncated.split(",", 1)[0] + "}"
+
+
+def test_duplicates_are_superseded_and_late_older_updates_do_not_win(defective):
+    ctx, hit = defective
+    lakehouse = Lakehouse(ctx.spark, ctx.config)
+    orders = lakehouse.read("silver.orders")
+    duplicated = hit.get("duplicate_event", [])
+    assert duplicated
+    counts = orders.where(F.col("order_id").isin(*duplicated)).groupBy("order_id").count().collect()
+    assert sorted(r["order_id"] for r in counts) == sorted(duplicated) and {r["count"] for r in counts} == {1}
+    late = [int(c) for c in hit.get("late_older_update", [])]
+    assert late
+    current = lakehouse.read("silver.customers").where(F.col("customer_id").isin(*late))
+    assert current.where(F.col("_source_file").startswith("customers_late_")).count() == 0
+    history = lakehouse.read("silver.customer_history").where(F.col("customer_id").isin(*late))
+    assert history.where(
+        F.col("_source_file").startswith("customers_late_") & ~F.col("is_current")
+    ).count() == len(late)
+
+
+def test_files_with_schema_drift_are_kept_or_rejected_by_name(defective):
+    ctx, _ = defective
+    log = {r["file"]: r for r in Lakehouse(ctx.spark, ctx.config).read(INGEST_LOG.name).collect()}
+    rejected = log["contacts_export_without_responses.csv"]
+    assert rejected["status"] == "rejected" and "accepted" in rejected["error"]
+    assert log["orders_empty.jsonl"]["rows"] == 0 and log["orders_empty.jsonl"]["status"] == "ingested"
+    complaints = (
+        Lakehouse(ctx.spark, ctx.config)
+        .read("bronze.complaints")
+        .select("_extra_columns")
+        .distinct()
+        .collect()
+    )
+    assert [json.loads(r[0]) for r in complaints] == [{"agent_note": "called back"}]
+
+
+def test_dq_results_hold_every_rule_of_every_table_including_passed(defective):
+    ctx, _ = defective
+    results = Lakehouse(ctx.spark, ctx.config).read("ops.dq_results").where(F.col("run_id") == "run-dq")
+    by_rule = {(r["table_name"], r["rule"]): r for r in results.collect()}
+    assert by_rule[("silver.orders", "channel_known")]["outcome"] == "quarantined"
+    assert by_rule[("silver.complaints", "well_formed")]["outcome"] == "passed"
+    assert all(r["evaluated"] >= r["failed"] for r in by_rule.values())
+
+
+def test_replay_moves_rows_that_now_pass(spark, tmp_path):
+    config = load_config(overrides={"root": tmp_path / "lakehouse"}, environ={})
+    landing = config.landing_dir
+    (landing / "customers").mkdir(parents=True)
+    (landing / "orders").mkdir(parents=True)
+    header = "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at\n"
+    (landing / "customers" / "c1.csv").write_text(
+        header + "1,1980,PhD,Single,1,0,0,2026-01-01,2026-01-01T00:00:00Z\n"
+    )
+    lines = [
+        {
+            "order_id": f"O{c}",
+            "customer_id": c,
+            "ordered_at": "2026-02-01T10:00:00Z",
+            "channel": "web",
+            "is_deal": False,
+            "items": [{"category": "wines", "amount": 5}],
+        }
+        for c in (1, 2)
+    ]
+    (landing / "orders" / "o.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    ctx = RunContext(spark, config, config.sample.end_date, "run-a")
+    ingest.run(ctx)
+    refine.run(ctx)
+    lakehouse = Lakehouse(spark, config)
+    assert [r["order_id"] for r in lakehouse.read("silver.orders").collect()] == ["O1"]
+    # customer 2 arrives in a later export: replaying the quarantine moves their order into silver.orders
+    (landing / "customers" / "c2.csv").write_text(
+        header + "2,1990,Basic,Married,1,0,0,2026-01-05,2026-02-02T00:00:00Z\n"
+    )
+    ingest.run(ctx)
+    moves = refine.replay_quarantine(ctx, ["silver.orders"])
+    assert moves == {"silver.orders": (1, 1)}  # customers were not replayed yet: still unknown
+    refine.replay_quarantine(ctx, ["silver.customers"])
+    assert refine.replay_quarantine(ctx, ["silver.orders"]) == {"silver.orders": (1, 0)}
+    assert sorted(r["order_id"] for r in lakehouse.read("silver.orders").collect()) == ["O1", "O2"]
+    with pytest.raises(ValueError, match="unknown silver table"):
+        refine.replay_quarantine(ctx, ["silver.nope"])
+
+
+def _ingest_command(root: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "jobs.ingest",
+        "--as-of",
+        "2026-06-30",
+        "--root",
+        str(root),
+        "--master",
+        "local[2]",
+    ]
+
+
+def test_a_run_killed_during_ingestion_and_rerun_equals_an_uninterrupted_run(spark, tmp_path):
+    roots = {name: tmp_path / name for name in ("killed", "clean")}
+    for root in roots.values():
+        generate(root / "landing", 150, seed=4)
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "LAKEHOUSE_SPARK_PARALLEL_TABLES": "1"}
+    process = subprocess.Popen(
+        _ingest_command(roots["killed"]), env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    assert process.stdout is not None
+    for line in process.stdout:  # kill once the first source is committed and the next is under way
+        if "bronze.customers" in line or time.monotonic() > deadline:
+            break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    lakehouse_killed = Lakehouse(spark, load_config(overrides={"root": roots["killed"]}, environ={}))
+    assert lakehouse_killed.exists("bronze.customers")
+    for root in roots.values():
+        subprocess.run(_ingest_command(root), env=env, check=True, capture_output=True)
+    lakehouse_clean = Lakehouse(spark, load_config(overrides={"root": roots["clean"]}, environ={}))
+    lineage = ["_ingested_at", "_run_id"]
+    for table in (
+        "bronze.customers",
+        "bronze.orders",
+        "bronze.web_visits",
+        "bronze.campaign_contacts",
+        "bronze.complaints",
+    ):
+        assert_df_equality(
+            lakehouse_killed.read(table).drop(*lineage),
+            lakehouse_clean.read(table).drop(*lineage),
+            ignore_row_order=True,
+        )
+    columns = ["source", "file", "rows", "malformed_rows", "status"]
+    assert_df_equality(
+        lakehouse_killed.read(INGEST_LOG.name).select(*columns),
+        lakehouse_clean.read(INGEST_LOG.name).select(*columns),
+        ignore_row_order=True,
+    )
