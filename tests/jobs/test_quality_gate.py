@@ -216,3 +216,17 @@ def test_a_run_killed_during_ingestion_and_rerun_equals_an_uninterrupted_run(spa
         lakehouse_clean.read(INGEST_LOG.name).select(*columns),
         ignore_row_order=True,
     )
+
+
+def test_customer_defects_are_quarantined_under_their_rules(defective):
+    ctx, hit = defective
+    quarantine = Lakehouse(ctx.spark, ctx.config).read("silver.customers_quarantine").collect()
+    rules = {}
+    for row in quarantine:
+        record = json.loads(row["raw_record"])
+        rules[record.get("customer_id")] = set(row["failed_rules"])
+    for customer_id in hit.get("unparseable_income", []):
+        assert "income_parses" in rules[customer_id]
+    for customer_id in hit.get("missing_field", []):
+        assert "well_formed" in rules[customer_id]
+    assert hit.get("unparseable_income") and hit.get("missing_field")
