@@ -24,15 +24,9 @@ def orders_column(channel: str) -> str:
     return f"orders_{channel}"
 
 
-def numeric_columns(vocabulary: Vocabulary) -> list[str]:
-    """The numeric features, in a fixed order (the ML stages assemble them in this order)."""
+def count_columns(vocabulary: Vocabulary) -> list[str]:
+    """Spend and event counts: zero, not null, for a customer without such events."""
     return [
-        "age_years",
-        "income",
-        "kids_at_home",
-        "teens_at_home",
-        "tenure_days",
-        "recency_days",
         *[spend_column(c) for c in vocabulary.categories],
         "spend_total",
         *[orders_column(c) for c in vocabulary.channels],
@@ -43,6 +37,12 @@ def numeric_columns(vocabulary: Vocabulary) -> list[str]:
         "campaigns_accepted",
         "complaints_2y",
     ]
+
+
+def numeric_columns(vocabulary: Vocabulary) -> list[str]:
+    """The numeric features, in a fixed order (the ML stages assemble them in this order)."""
+    demographics = ["age_years", "income", "kids_at_home", "teens_at_home", "tenure_days", "recency_days"]
+    return [*demographics, *count_columns(vocabulary)]
 
 
 def contract(vocabulary: Vocabulary) -> Contract:
@@ -109,11 +109,18 @@ def order_features(orders: DataFrame, as_of: date, lookback_days: int, channels:
 def spend_features(
     orders: DataFrame, as_of: date, lookback_days: int, categories: Sequence[str]
 ) -> DataFrame:
-    """Per customer: amount per category (one groupBy with conditional sums, not a pivot)."""
+    """Per customer: amount per category (one groupBy with conditional sums, not a pivot).
+
+    Money is summed as decimals: a sum of doubles depends on the order Spark adds them in, so a rerun
+    could differ in the last digits."""
     items = (
         orders.where(_before("ordered_at", as_of, lookback_days))
         .select("customer_id", F.explode("items").alias("item"))
-        .select("customer_id", F.col("item.category").alias("category"), F.col("item.amount").alias("amount"))
+        .select(
+            "customer_id",
+            F.col("item.category").alias("category"),
+            F.col("item.amount").cast("decimal(18,2)").alias("amount"),
+        )
     )
     return items.groupBy("customer_id").agg(
         *[F.sum(F.when(F.col("category") == c, F.col("amount"))).alias(spend_column(c)) for c in categories],
@@ -152,17 +159,7 @@ def transform(
     customer history) and events strictly before ``as_of``."""
     # attributes in force on as_of: a later CRM change cannot leak into the features
     known = customer_history.where(valid_on(as_of) & (F.col("signup_date") < F.lit(as_of)))
-    zero_filled = [
-        *[spend_column(c) for c in vocabulary.categories],
-        "spend_total",
-        *[orders_column(c) for c in vocabulary.channels],
-        "orders_total",
-        "deal_orders",
-        "web_visits_30d",
-        "campaigns_contacted",
-        "campaigns_accepted",
-        "complaints_2y",
-    ]
+    zero_filled = count_columns(vocabulary)
     joined = (
         known.join(
             order_features(orders, as_of, lookback_days, vocabulary.channels), "customer_id", how="left"

@@ -25,6 +25,17 @@ class TrainingError(RuntimeError):
     """The data cannot train a model (no completed campaign, a single class, too few customers)."""
 
 
+def _reuse(
+    ctx: RunContext, client: mlflow.MlflowClient, name: str, fingerprint: str
+) -> tracking.RegisteredModel | None:
+    """The version already trained on identical data and parameters, made champion again; else None."""
+    existing = tracking.find_trained(client, name, fingerprint)
+    if existing:
+        ctx.log.info("  %s: same data and parameters as version %s, reusing it", name, existing.version)
+        tracking.set_alias(client, name, existing.version)
+    return existing
+
+
 def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     settings = ctx.config.model
     features = ctx.lakehouse.read(customer_features.contract(ctx.config.vocabulary).name).where(
@@ -39,10 +50,8 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
         "features": list(customer_segments.FEATURES),
     }
     fp = tracking.fingerprint(data, ["customer_id", *customer_segments.FEATURES], params)
-    existing = tracking.find_trained(client, SEGMENT_MODEL, fp)
+    existing = _reuse(ctx, client, SEGMENT_MODEL, fp)
     if existing:
-        ctx.log.info("  segmentation: same data and parameters as version %s, reusing it", existing.version)
-        tracking.set_alias(client, SEGMENT_MODEL, existing.version)
         data.unpersist()
         return existing
     n = data.count()
@@ -141,10 +150,8 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
     fp = tracking.fingerprint(
         labelled, ["customer_id", acceptance.LABEL, *numeric, "education", "marital_status"], params
     )
-    existing = tracking.find_trained(client, ACCEPTANCE_MODEL, fp)
+    existing = _reuse(ctx, client, ACCEPTANCE_MODEL, fp)
     if existing:
-        ctx.log.info("  acceptance: same data and parameters as version %s, reusing it", existing.version)
-        tracking.set_alias(client, ACCEPTANCE_MODEL, existing.version)
         labelled.unpersist()
         return existing
     train, holdout = labelled.where(~F.col("_holdout")), labelled.where(F.col("_holdout"))
