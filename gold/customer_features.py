@@ -88,10 +88,6 @@ def _before(ts: str, as_of: date, days: int | None = None) -> Column:
     return cond
 
 
-def _count_when(cond: Column) -> Column:
-    return F.count_if(cond)
-
-
 def order_features(orders: DataFrame, as_of: date, lookback_days: int, channels: Sequence[str]) -> DataFrame:
     """Per customer: orders per channel, deals and last order date, in one aggregation."""
     return (
@@ -99,8 +95,8 @@ def order_features(orders: DataFrame, as_of: date, lookback_days: int, channels:
         .groupBy("customer_id")
         .agg(
             F.count(F.lit(1)).alias("orders_total"),
-            *[_count_when(F.col("channel") == c).alias(orders_column(c)) for c in channels],
-            _count_when(F.col("is_deal")).alias("deal_orders"),
+            *[F.count_if(F.col("channel") == c).alias(orders_column(c)) for c in channels],
+            F.count_if(F.col("is_deal")).alias("deal_orders"),
             F.max("ordered_at").alias("last_ordered_at"),
         )
     )
@@ -134,7 +130,7 @@ def campaign_features(contacts: DataFrame, as_of: date) -> DataFrame:
         .groupBy("customer_id")
         .agg(
             F.count(F.lit(1)).alias("campaigns_contacted"),
-            _count_when(F.col("accepted")).alias("campaigns_accepted"),
+            F.count_if(F.col("accepted")).alias("campaigns_accepted"),
         )
     )
 

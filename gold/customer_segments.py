@@ -98,6 +98,12 @@ def _value_tiers(k: int) -> list[str]:
     return ["High value", *middle, "Low value"]
 
 
+def mean_recency(profiles: Sequence[ClusterProfile]) -> float:
+    """The population's mean recency, from the clusters' sizes and means (no second pass over the data)."""
+    customers = sum(p.size for p in profiles)
+    return sum(p.mean_recency * p.size for p in profiles) / customers if customers else 0.0
+
+
 def name_segments(profiles: Sequence[ClusterProfile], overall_recency: float) -> dict[int, Segment]:
     """Map KMeans cluster numbers to stable ids (rank by mean spend) and readable names.
 

@@ -20,7 +20,6 @@ from jobs.common import add_config_arguments, add_run_arguments, config_from_arg
 from pipelines.config import ConfigError
 from pipelines.log import get_logger, step
 from pipelines.sample_data import generate, inject_defects
-from pipelines.tables import Lakehouse
 
 STAGES = {
     "ingest": ingest.run,
@@ -99,7 +98,7 @@ def _sql(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     args.as_of, args.run_id = None, None
     ctx = start_context(args, "lakehouse-sql", config)
-    Lakehouse(ctx.spark, config).register_catalog()
+    ctx.lakehouse.register_catalog()
     ctx.spark.sql(args.query).show(args.limit, truncate=False)
     return 0
 

@@ -87,8 +87,7 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
             .agg(*customer_segments.profile_columns(ctx.config.categories))
             .collect()
         ]
-        overall_recency = float(data.agg(F.avg("recency_days")).collect()[0][0])
-        segments = customer_segments.name_segments(profiles, overall_recency)
+        segments = customer_segments.name_segments(profiles, customer_segments.mean_recency(profiles))
         mapping = {str(c): [s.segment_id, s.name] for c, s in segments.items()}
         mlflow.log_metrics({"k": best_k, "best_silhouette": silhouette})
         mlflow.log_dict({s.name: s.size for s in segments.values()}, "segment_sizes.json")
@@ -199,18 +198,16 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
 def run(ctx: RunContext) -> None:
     """Train (or reuse) the segmentation and acceptance models and make them the champions."""
     client = tracking.configure(ctx.config)
-    with step("train: segmentation (KMeans, k by silhouette)"):
-        segments = train_segments(ctx, client)
+    stages = (
+        ("train: segmentation (KMeans, k by silhouette)", train_segments),
+        ("train: campaign acceptance (LogisticRegression)", train_acceptance),
+    )
+    for title, train in stages:
+        with step(title):
+            model = train(ctx, client)
         ctx.record(
             "models",
-            SEGMENT_MODEL,
-            {"version": segments.version, "reused": segments.reused, "metrics": dict(segments.metrics)},
-        )
-    with step("train: campaign acceptance (LogisticRegression)"):
-        model = train_acceptance(ctx, client)
-        ctx.record(
-            "models",
-            ACCEPTANCE_MODEL,
+            model.name,
             {"version": model.version, "reused": model.reused, "metrics": dict(model.metrics)},
         )
 

@@ -122,7 +122,6 @@ def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.R
         valid = flagged.where(~quality.is_quarantined()).drop(quality.FAILED_RULES, quality.QUARANTINE_RULES)
         current = table.transform(valid).persist()
         try:
-            rows_valid = valid.count()
             rows_written = current.count()
             write = lakehouse.merge(table.contract, current)
         finally:
@@ -131,7 +130,8 @@ def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.R
         rows_quarantined = q_write.metric("numOutputRows")
     finally:
         flagged.unpersist()
-    rows_read = results[0].evaluated if results else rows_valid
+    rows_read = results[0].evaluated if results else flagged.count()
+    rows_valid = rows_read - rows_quarantined  # every row read is either valid or quarantined
     warnings = tuple(f"{r.rule}: {r.failed} row(s) {r.outcome}" for r in results if r.outcome != "passed")
     return SilverResult(
         table=name,

@@ -83,12 +83,6 @@ class Lakehouse:
             reader = reader.option("versionAsOf", version)
         return reader.load(self.path(name))
 
-    def read_or_empty(self, contract: Contract) -> DataFrame:
-        """The table, or an empty frame of its contract when nothing was written yet."""
-        if self.exists(contract.name):
-            return self.read(contract.name)
-        return self.spark.createDataFrame([], contract.schema)
-
     def _result(self, name: str) -> WriteResult:
         last = DeltaTable.forPath(self.spark, self.path(name)).history(1).collect()[0]
         metrics = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if str(v).isdigit()}
@@ -110,6 +104,7 @@ class Lakehouse:
         if not contract.primary_key:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
+        before = int(table.history(1).select("version").collect()[0][0])
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
         if contract.sequence_by:
             changed = f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`"
@@ -125,7 +120,10 @@ class Lakehouse:
             .whenNotMatchedInsertAll()
             .execute()
         )
-        return self._result(contract.name)
+        result = self._result(contract.name)
+        if result.version == before:  # Delta commits nothing for an empty source: the metrics are not ours
+            return WriteResult(contract.name, before, "MERGE", {})
+        return result
 
     def overwrite(
         self, contract: Contract, df: DataFrame, partition: Mapping[str, Any] | None = None

@@ -84,3 +84,11 @@ def test_registered_tables_are_queryable_by_name(spark, config):
 def test_reading_a_missing_table_names_it(spark, config):
     with pytest.raises(RuntimeError, match=r"table silver\.nothing does not exist"):
         Lakehouse(spark, config).read("silver.nothing")
+
+
+def test_merge_of_nothing_commits_nothing_and_reports_no_changes(spark, config):
+    lakehouse = Lakehouse(spark, config)
+    first = lakehouse.merge(PEOPLE, rows(spark, [(1, "ann", 1), (2, "bob", 1)], PEOPLE))
+    empty = lakehouse.merge(PEOPLE, rows(spark, [], PEOPLE))
+    assert empty.version == first.version
+    assert (empty.metric("numTargetRowsInserted"), empty.metric("numSourceRows")) == (0, 0)
