@@ -7,7 +7,6 @@ before it), label = the customer accepted. Scoring applies it to features as of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import LogisticRegression
@@ -22,26 +21,9 @@ LABEL = "label"
 PROBABILITY = "acceptance_probability"
 
 
-def completed_campaigns(contacts: DataFrame, as_of: date, response_window_days: int) -> DataFrame:
-    """Campaigns whose contacts all happened before ``as_of`` less the response window, newest first."""
-    cutoff = as_of - timedelta(days=response_window_days)
-    return (
-        contacts.groupBy("campaign_id")
-        .agg(
-            F.min("contacted_at").alias("first_contact"),
-            F.max("contacted_at").alias("last_contact"),
-            F.count(F.lit(1)).alias("contacts"),
-            F.count_if("accepted").alias("acceptances"),
-        )
-        .where(F.col("last_contact") < F.lit(cutoff).cast("timestamp"))
-        .withColumn("contact_date", F.to_date("first_contact"))
-        .orderBy(F.col("first_contact").desc(), F.col("campaign_id"))
-    )
-
-
-def training_set(features: DataFrame, contacts: DataFrame, campaign_id: str) -> DataFrame:
+def training_set(features: DataFrame, responses: DataFrame, campaign_id: str) -> DataFrame:
     """Features as of the campaign's contact date joined to its responses (label 1.0 = accepted)."""
-    responses = contacts.where(F.col("campaign_id") == campaign_id).select(
+    responses = responses.where(F.col("campaign_id") == campaign_id).select(
         "customer_id", F.col("accepted").cast("double").alias(LABEL)
     )
     return features.join(responses, "customer_id", how="inner")

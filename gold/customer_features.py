@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from silver import crm_customers as crm
 from silver.customer_history import valid_on
 
 GRAIN = "one row per customer_id and as_of_date; events strictly before as_of_date only"
@@ -180,5 +181,40 @@ def transform(
         .withColumn("age_years", F.lit(as_of.year) - F.col("birth_year"))
         .withColumn("tenure_days", F.datediff(F.lit(as_of), F.col("signup_date")))
         .withColumn("recency_days", F.coalesce(last_order_days, F.lit(lookback_days)))
+        .select(*contract(vocabulary).select())
+    )
+
+
+def from_crm(crm_customers: DataFrame, *, as_of: date, vocabulary: Vocabulary) -> DataFrame:
+    """The same features from the public CRM case's snapshot aggregates (``as_of`` = the snapshot date).
+
+    The case has exactly the default categories and channels; five past campaigns were offered to everyone.
+    """
+    unknown = [c for c in vocabulary.categories if c not in crm.CATEGORIES] + [
+        c for c in vocabulary.channels if c not in crm.CHANNELS
+    ]
+    if unknown:
+        raise ValueError(
+            f"the CRM case has categories {sorted(crm.CATEGORIES)} and channels {sorted(crm.CHANNELS)}; "
+            f"the configured vocabulary also has {unknown}, which the case cannot fill"
+        )
+    spend = [F.col(spend_column(c)) for c in vocabulary.categories]
+    orders = [F.col(orders_column(c)) for c in vocabulary.channels]
+    accepted = [F.col(c).cast("int") for c in crm.PAST_CAMPAIGNS]
+    return (
+        crm_customers.where(F.col("signup_date") < F.lit(as_of))
+        .withColumn("as_of_date", F.lit(as_of))
+        .withColumn("age_years", F.lit(as_of.year) - F.col("birth_year"))
+        .withColumn("tenure_days", F.datediff(F.lit(as_of), F.col("signup_date")))
+        .withColumn("spend_total", sum(spend[1:], spend[0]))
+        .withColumn("orders_total", sum(orders[1:], orders[0]))
+        .withColumns(
+            {
+                "web_visits_30d": F.col("web_visits_month"),
+                "campaigns_contacted": F.lit(len(crm.PAST_CAMPAIGNS)),
+                "campaigns_accepted": sum(accepted[1:], accepted[0]),
+                "complaints_2y": F.col("complained").cast("int"),
+            }
+        )
         .select(*contract(vocabulary).select())
     )

@@ -4,6 +4,7 @@ lakehouse generate [--customers N] [--seed S] [--defect-rate R]   write sample r
 lakehouse ingest | silver | features | train | score [--as-of DATE]   run one stage
 lakehouse run [--as-of DATE]                     run every stage in one process
 lakehouse demo                                   generate sample data if the landing zone is empty, run all
+lakehouse import-crm PATH [--no-models]          import the public CRM case file, then train and score
 lakehouse quarantine replay [--table T]         re-validate quarantined rows after a fix
 lakehouse sql "SELECT ..."                       query the tables by name (gold.customer_marketing, ...)
 """
@@ -15,11 +16,25 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs import features, ingest, refine, run_all, score, train
+from jobs import crm, features, ingest, refine, run_all, score, train
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
+from pipelines import tracking
 from pipelines.config import ConfigError
+from pipelines.ingest import IngestError
 from pipelines.log import get_logger, step
+from pipelines.quality import DataQualityError
 from pipelines.sample_data import generate, inject_defects
+from pipelines.tables import TableError
+
+# Failures whose message names the table, file, rule or stage at fault: printed without a traceback.
+PIPELINE_ERRORS = (
+    TableError,
+    DataQualityError,
+    IngestError,
+    train.TrainingError,
+    crm.CrmImportError,
+    tracking.ModelNotFoundError,
+)
 
 STAGES = {
     "ingest": ingest.run,
@@ -139,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=None, help="customers to generate (default 5000)")
     demo.set_defaults(handler=_demo)
 
+    crm.add_arguments(
+        commands.add_parser(
+            "import-crm",
+            help="import the public CRM case file (comma- or tab-separated) and run the models on it",
+        )
+    )
+
     quarantine = commands.add_parser("quarantine", help="work with the silver quarantine tables")
     actions = quarantine.add_subparsers(dest="action", required=True, metavar="ACTION")
     replay = add_run_arguments(
@@ -163,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except PIPELINE_ERRORS as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

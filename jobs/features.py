@@ -7,7 +7,7 @@ from datetime import date
 
 from pyspark.sql import DataFrame
 
-from gold import customer_features
+from gold import campaign_responses, customer_features
 from jobs.common import job_main
 from pipelines.log import step
 from pipelines.runtime import RunContext
@@ -41,10 +41,40 @@ def features_as_of(ctx: RunContext, as_of: date) -> DataFrame:
     return lakehouse.read(contract.name).where(f"as_of_date = DATE'{as_of.isoformat()}'")
 
 
+def write_responses(ctx: RunContext, responses: DataFrame) -> None:
+    """MERGE campaign responses into gold.campaign_responses (reruns change nothing)."""
+    result = ctx.lakehouse.merge(campaign_responses.CONTRACT, responses)
+    ctx.record("features", campaign_responses.CONTRACT.name, {"version": result.version, **result.metrics})
+    ctx.log.info(
+        "  %s: %d inserted, %d updated (version %d)",
+        campaign_responses.CONTRACT.name,
+        result.metric("numTargetRowsInserted"),
+        result.metric("numTargetRowsUpdated"),
+        result.version,
+    )
+
+
 def run(ctx: RunContext) -> None:
-    """Compute the customer features as of the run date."""
+    """Compute the customer features as of the run date, the responses of completed campaigns, and the
+    features as of the latest completed campaign's contact date (what the acceptance model trains on)."""
     with step(f"gold: customer features as of {ctx.as_of}"):
         features_as_of(ctx, ctx.as_of)
+    with step("gold: responses of completed campaigns"):
+        responses = campaign_responses.transform(
+            ctx.lakehouse.read(campaign_contacts.CONTRACT.name),
+            as_of=ctx.as_of,
+            response_window_days=ctx.config.model.response_window_days,
+        )
+        write_responses(ctx, responses)
+        latest = campaign_responses.latest_campaign(
+            ctx.lakehouse.read(campaign_responses.CONTRACT.name), ctx.as_of
+        ).collect()
+    if latest and latest[0]["features_as_of"] != ctx.as_of:
+        campaign = latest[0]
+        with step(
+            f"gold: customer features as of {campaign['features_as_of']} (campaign {campaign['campaign_id']})"
+        ):
+            features_as_of(ctx, campaign["features_as_of"])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from bronze.sources import SOURCES
@@ -13,17 +14,18 @@ from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
 
 
-def run(ctx: RunContext) -> None:
+def run(ctx: RunContext, sources: Sequence[RawSource] = SOURCES) -> list[IngestResult]:
     """Ingest every landed file not yet in bronze (exactly once per file)."""
     results: list[IngestResult] = []
     with step("ingest: landing zone -> bronze"):
         try:
-            _ingest_all(ctx, results)
+            _ingest_all(ctx, sources, results)
         finally:
             write_log(ctx, results)
+    return results
 
 
-def _ingest_all(ctx: RunContext, results: list[IngestResult]) -> None:
+def _ingest_all(ctx: RunContext, sources: Sequence[RawSource], results: list[IngestResult]) -> None:
     def ingest(source: RawSource) -> None:
         result = ingest_source(ctx, source)
         results.append(result)
@@ -37,7 +39,7 @@ def _ingest_all(ctx: RunContext, results: list[IngestResult]) -> None:
             len(result.rejected),
         )
 
-    map_concurrently(ingest, SOURCES, ctx.config.spark.parallel_tables)
+    map_concurrently(ingest, sources, ctx.config.spark.parallel_tables)
 
 
 if __name__ == "__main__":

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 
 import mlflow
 from pyspark.ml.evaluation import BinaryClassificationEvaluator, ClusteringEvaluator
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gold import acceptance, customer_features, customer_segments
+from gold import acceptance, campaign_responses, customer_features, customer_segments
 from jobs.common import job_main
-from jobs.features import features_as_of
 from pipelines import tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
-from silver import campaign_contacts
 
 SEGMENT_MODEL = "customer_segments"
 ACCEPTANCE_MODEL = "campaign_acceptance"
@@ -36,11 +36,18 @@ def _reuse(
     return existing
 
 
+def read_features(ctx: RunContext, as_of: date) -> DataFrame:
+    """The gold.customer_features partition as of ``as_of``; an error naming the stage when it is missing."""
+    name = customer_features.contract(ctx.config.vocabulary).name
+    features = ctx.lakehouse.read(name).where(F.col("as_of_date") == F.lit(as_of))
+    if not features.take(1):
+        raise TrainingError(f"{name} has no rows as of {as_of}: run the features stage for that date first")
+    return features
+
+
 def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     settings = ctx.config.model
-    features = ctx.lakehouse.read(customer_features.contract(ctx.config.vocabulary).name).where(
-        F.col("as_of_date") == F.lit(ctx.as_of)
-    )
+    features = read_features(ctx, ctx.as_of)
     data = customer_segments.segment_input(features).persist()
     params = {
         "k_min": settings.segment_k_min,
@@ -110,20 +117,18 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
 
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     settings = ctx.config.model
-    contacts = ctx.lakehouse.read(campaign_contacts.CONTRACT.name)
-    campaigns = (
-        acceptance.completed_campaigns(contacts, ctx.as_of, settings.response_window_days).limit(1).collect()
-    )
+    responses = ctx.lakehouse.read(campaign_responses.CONTRACT.name)
+    campaigns = campaign_responses.latest_campaign(responses, ctx.as_of).collect()
     if not campaigns:
         raise TrainingError(
-            f"silver.campaign_contacts has no campaign completed before {ctx.as_of} less the "
-            f"{settings.response_window_days}-day response window: nothing to train the acceptance model on"
+            f"{campaign_responses.CONTRACT.name} has no campaign whose responses were final by {ctx.as_of}: "
+            "nothing to train the acceptance model on (run the features stage, or import the CRM case)"
         )
     campaign = campaigns[0]
     ctx.log.info(
-        "  acceptance: training on campaign %s contacted %s (%d contacts, %d accepted)",
+        "  acceptance: training on campaign %s, features as of %s (%d contacts, %d accepted)",
         campaign["campaign_id"],
-        campaign["contact_date"],
+        campaign["features_as_of"],
         campaign["contacts"],
         campaign["acceptances"],
     )
@@ -132,15 +137,15 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
             f"campaign {campaign['campaign_id']} has a single outcome for every contact: cannot learn"
         )
     numeric = customer_features.numeric_columns(ctx.config.vocabulary)
-    features = features_as_of(ctx, campaign["contact_date"])
+    features = read_features(ctx, campaign["features_as_of"])
     labelled = (
-        acceptance.prepare(acceptance.training_set(features, contacts, campaign["campaign_id"]), numeric)
+        acceptance.prepare(acceptance.training_set(features, responses, campaign["campaign_id"]), numeric)
         .withColumn("_holdout", acceptance.in_holdout(settings.holdout_fraction, settings.seed))
         .persist()
     )
     params = {
         "campaign_id": campaign["campaign_id"],
-        "features_as_of": str(campaign["contact_date"]),
+        "features_as_of": str(campaign["features_as_of"]),
         "reg_param": settings.reg_param,
         "holdout_fraction": settings.holdout_fraction,
         "seed": settings.seed,

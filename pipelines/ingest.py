@@ -5,7 +5,8 @@
   (the bronze commit itself records ``_source_file``), and its missing log row is repaired.
 - Values stay strings as delivered. Malformed records (broken JSON, a CSV line with the wrong number of
   fields) are kept with their raw text in ``_corrupt_record``: silver quarantines them, nothing is dropped.
-- CSV files are matched by header *name*, not position. Extra columns are kept as JSON in
+- CSV files are matched by header *name*, not position; a source without a fixed delimiter has it detected
+  per file from the header line (comma, tab or semicolon). Extra columns are kept as JSON in
   ``_extra_columns``; a file missing a required column is rejected (logged, named in the error) while the
   other files land.
 """
@@ -62,6 +63,7 @@ class RawSource:
     raw_ddl: str
     required: tuple[str, ...]
     description: str = ""
+    delimiter: str | None = ","  # None: detected per file from its header line
 
     @property
     def contract(self) -> Contract:
@@ -94,10 +96,19 @@ def _landed_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
 
 
-def _csv_header(path: Path) -> tuple[str, ...] | None:
+DELIMITERS = (",", "\t", ";")
+
+
+def _csv_header(path: Path, delimiter: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """The file's delimiter and header names; ``delimiter=None`` picks the candidate that splits the header
+    line into the most fields."""
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        first = next(csv.reader(handle), None)
-    return tuple(h.strip() for h in first) if first else None
+        line = handle.readline()
+    if not line.strip():
+        return None
+    chosen = delimiter or max(DELIMITERS, key=line.count)
+    first = next(csv.reader([line], delimiter=chosen), None)
+    return (chosen, tuple(h.strip() for h in first)) if first else None
 
 
 def _seen_files(ctx: RunContext, source: RawSource) -> set[str]:
@@ -142,13 +153,14 @@ def _repair_log(ctx: RunContext, source: RawSource, files: set[str]) -> None:
 
 
 def _read_csv_group(
-    ctx: RunContext, source: RawSource, header: tuple[str, ...], paths: Sequence[Path]
+    ctx: RunContext, source: RawSource, layout: tuple[str, tuple[str, ...]], paths: Sequence[Path]
 ) -> DataFrame:
+    delimiter, header = layout
     # Map columns by the files' own header names; every value is read as a string.
     file_schema = ", ".join(f"`{h}` STRING" for h in header) + f", {CORRUPT} STRING"
     raw = (
         ctx.spark.read.format("csv")
-        .options(header="true", mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT, escape='"')
+        .options(header="true", mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT, escape='"', sep=delimiter)
         .options(enforceSchema="true", ignoreLeadingWhiteSpace="true", ignoreTrailingWhiteSpace="true")
         .schema(file_schema)
         .load([str(p) for p in paths])
@@ -182,9 +194,10 @@ def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> Dat
 
 def _plan(
     source: RawSource, files: Sequence[Path]
-) -> tuple[dict[tuple[str, ...], list[Path]], dict[str, str], list[Path]]:
-    """Group CSV files by header; reject files that lack a required column; set aside empty files."""
-    groups: dict[tuple[str, ...], list[Path]] = defaultdict(list)
+) -> tuple[dict[tuple[str, tuple[str, ...]], list[Path]], dict[str, str], list[Path]]:
+    """Group CSV files by delimiter and header; reject files that lack a required column; set aside empty
+    files."""
+    groups: dict[tuple[str, tuple[str, ...]], list[Path]] = defaultdict(list)
     rejected: dict[str, str] = {}
     empty: list[Path] = []
     for path in files:
@@ -192,17 +205,18 @@ def _plan(
             empty.append(path)
             continue
         if source.format == "json":
-            groups[()].append(path)
+            groups[("", ())].append(path)
             continue
-        header = _csv_header(path)
-        if not header:
+        layout = _csv_header(path, source.delimiter)
+        if not layout:
             empty.append(path)
             continue
+        header = layout[1]
         missing = [c for c in source.required if c not in header]
         if missing:
             rejected[path.name] = f"file {path} lacks required column(s) {missing} (header: {list(header)})"
             continue
-        groups[header].append(path)
+        groups[layout].append(path)
     return groups, rejected, empty
 
 
@@ -228,8 +242,8 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
     frames = [
         _read_json(ctx, source, paths)
         if source.format == "json"
-        else _read_csv_group(ctx, source, header, paths)
-        for header, paths in groups.items()
+        else _read_csv_group(ctx, source, layout, paths)
+        for layout, paths in groups.items()
     ]
     counts: dict[str, tuple[int, int, int]] = {}
     if frames:

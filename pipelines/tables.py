@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import reduce
+from operator import and_
 from datetime import date
 from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from pipelines.config import LAYERS, Config
 from pipelines.contract import Contract
@@ -105,17 +108,24 @@ class Lakehouse:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
         before = int(table.history(1).select("version").collect()[0][0])
-        on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
+        source, target = contract.conform(df).alias("s"), table.toDF().alias("t")
+        same_key = [F.col(f"s.`{k}`") == F.col(f"t.`{k}`") for k in contract.primary_key]
         if contract.sequence_by:
-            changed = f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`"
+            seq = contract.sequence_by
+            unchanged = F.col(f"s.`{seq}`") <= F.col(f"t.`{seq}`")
         else:
             values = [c for c in contract.columns if c not in contract.primary_key]
-            changed = (
-                "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else "false"
-            )
+            unchanged = F.lit(True)
+            for c in values:
+                unchanged = unchanged & F.col(f"s.`{c}`").eqNullSafe(F.col(f"t.`{c}`"))
+        # Delta rewrites every file holding a matched row, even when the update condition rejects it:
+        # drop unchanged rows first, so only new or changed rows reach the MERGE (a rerun commits nothing).
+        changes = source.join(target, reduce(and_, same_key, unchanged), how="left_anti")
+        on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
+        changed = f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`" if contract.sequence_by else "true"
         (
             table.alias("t")
-            .merge(contract.conform(df).alias("s"), on)
+            .merge(changes.alias("s"), on)
             .whenMatchedUpdateAll(condition=changed)
             .whenNotMatchedInsertAll()
             .execute()

@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 from pyspark.sql import functions as F
 
-from gold import acceptance, customer_marketing
+from gold import acceptance, campaign_responses, customer_marketing
 from gold.customer_features import numeric_columns
 from pipelines.config import Vocabulary
 
@@ -19,7 +19,9 @@ def test_completed_campaigns_exclude_those_still_inside_the_response_window(spar
         ],
         "campaign_id STRING, customer_id BIGINT, contacted_at TIMESTAMP, accepted BOOLEAN",
     )
-    done = acceptance.completed_campaigns(contacts, date(2026, 6, 30), response_window_days=14).collect()
+    done = campaign_responses.completed_campaigns(
+        contacts, date(2026, 6, 30), response_window_days=14
+    ).collect()
     assert [(r["campaign_id"], r["contact_date"], r["contacts"], r["acceptances"]) for r in done] == [
         ("b", date(2026, 6, 1), 1, 0),
         ("a", date(2026, 5, 1), 2, 1),

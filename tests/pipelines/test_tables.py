@@ -37,7 +37,19 @@ def test_merge_applies_newer_versions_only_and_reruns_change_nothing(spark, conf
     assert (result.metric("numTargetRowsInserted"), result.metric("numTargetRowsUpdated")) == (1, 1)
     again = lakehouse.merge(PEOPLE, batch)
     assert again.metric("numTargetRowsInserted") == 0 and again.metric("numTargetRowsUpdated") == 0
+    assert again.version == result.version  # nothing rewritten, no commit
     assert_df_equality(lakehouse.read("silver.people"), expected, ignore_row_order=True)
+
+
+def test_merge_without_a_sequence_updates_changed_rows_only_and_reruns_commit_nothing(spark, config):
+    lakehouse = Lakehouse(spark, config)
+    lakehouse.merge(SCORES, rows(spark, [(1, date(2026, 1, 1), 0.1), (2, date(2026, 1, 1), None)], SCORES))
+    batch = rows(spark, [(1, date(2026, 1, 1), 0.1), (2, date(2026, 1, 1), 0.5)], SCORES)
+    result = lakehouse.merge(SCORES, batch)
+    assert (result.metric("numTargetRowsUpdated"), result.metric("numTargetRowsInserted")) == (1, 0)
+    assert result.metric("numSourceRows") == 1  # the unchanged row never reached the MERGE
+    assert lakehouse.merge(SCORES, batch).version == result.version
+    assert_df_equality(lakehouse.read("gold.scores"), batch, ignore_row_order=True)
 
 
 def test_time_travel_reads_an_earlier_version(spark, config):
