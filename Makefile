@@ -35,8 +35,8 @@ test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
 lint: $(BIN)/lakehouse ## ruff over the code
 	$(BIN)/ruff check pipelines bronze silver gold jobs tests
 
-sql: $(BIN)/lakehouse ## run a query: make sql Q="SELECT * FROM gold.customer_marketing LIMIT 5"
-	$(BIN)/lakehouse sql --root $(ROOT) "$(Q)"
+sql: $(BIN)/lakehouse ## SQL shell on the lakehouse's catalog; or one query: make sql Q="SELECT * FROM gold.segment_summary"
+	$(BIN)/lakehouse sql --root $(ROOT) $(if $(Q),"$(Q)")
 
 mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(abspath $(ROOT))/mlflow/mlflow.db" --host 127.0.0.1 --port 5000

@@ -72,7 +72,11 @@ def prepare(features: DataFrame, numeric: Sequence[str]) -> DataFrame:
     return features.withColumns({c: F.col(c).cast("double") for c in numeric})
 
 
+def probabilities(predictions: DataFrame) -> DataFrame:
+    """The model's output with the probability of accepting as a plain double column."""
+    return predictions.withColumn(PROBABILITY, vector_to_array("probability")[1])
+
+
 def score(model: PipelineModel, features: DataFrame, numeric: Sequence[str]) -> DataFrame:
     """customer_id and the probability of accepting, as a plain double."""
-    scored = model.transform(prepare(features, numeric))
-    return scored.select("customer_id", vector_to_array("probability")[1].alias(PROBABILITY))
+    return probabilities(model.transform(prepare(features, numeric))).select("customer_id", PROBABILITY)

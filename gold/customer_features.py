@@ -57,6 +57,16 @@ def contract(vocabulary: Vocabulary) -> Contract:
         "web_visits_30d": "web visits in the 30 days before as_of_date",
         "campaigns_accepted": "campaigns contacted before as_of_date whose offer the customer accepted",
         "income": "yearly household income; null when unknown (the models impute it)",
+        "age_years": "age in years on as_of_date (from the birth year valid on that date); null when unknown",
+        "education": "education level valid on as_of_date (Basic, 2n Cycle, Graduation, Master, PhD)",
+        "marital_status": "marital status valid on as_of_date; null when unknown",
+        "kids_at_home": "children at home, valid on as_of_date",
+        "teens_at_home": "teenagers at home, valid on as_of_date",
+        "tenure_days": "days from sign-up to as_of_date",
+        "orders_total": "orders over the lookback window, every channel",
+        "deal_orders": "orders over the lookback window made with a discount",
+        "campaigns_contacted": "campaigns the customer was contacted by before as_of_date",
+        "complaints_2y": "complaints over the lookback window",
     }
     comments |= {
         spend_column(c): f"amount spent on {c} over the lookback window" for c in vocabulary.categories

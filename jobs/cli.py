@@ -6,7 +6,7 @@ lakehouse run [--as-of DATE]                     run every stage in one process
 lakehouse demo                                   generate sample data if the landing zone is empty, run all
 lakehouse import-crm PATH [--no-models]          import the public CRM case file, then train and score
 lakehouse quarantine replay [--table T]         re-validate quarantined rows after a fix
-lakehouse sql "SELECT ..."                       query the tables by name (gold.customer_marketing, ...)
+lakehouse sql ["SELECT ..."]                     query tables and views by name; no query: a SQL shell
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs import crm, features, ingest, refine, run_all, score, train
+from jobs import crm, features, ingest, publish, refine, run_all, score, shell, train
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
 from pipelines import tracking
 from pipelines.config import ConfigError
@@ -43,6 +43,7 @@ STAGES = {
     "train": train.run,
     "score": score.run,
     "run": run_all.run,
+    "publish": publish.run,
 }
 
 
@@ -111,10 +112,14 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 def _sql(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if not config.tables_dir.is_dir():
+        raise SystemExit(f"error: no lakehouse tables under {config.tables_dir}; run `lakehouse demo` first")
     args.as_of, args.run_id = None, None
     ctx = start_context(args, "lakehouse-sql", config)
-    ctx.lakehouse.register_catalog()
-    ctx.spark.sql(args.query).show(args.limit, truncate=False)
+    publish.run(ctx)
+    if args.query:
+        return 0 if shell.run_statement(ctx.spark, args.query, args.limit) else 1
+    shell.interactive(ctx.spark, args.limit)
     return 0
 
 
@@ -146,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train": "train and register the segmentation and acceptance models",
         "score": "write gold.customer_segments and gold.customer_marketing with the champion models",
         "run": "run every stage in one process",
+        "publish": "register every table and the documented views in the catalog",
     }
     for name, text in helps.items():
         add_run_arguments(commands.add_parser(name, help=text)).set_defaults(handler=_stage)
@@ -171,8 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--table", action="append", help="silver table to replay (repeatable; default: all)")
     replay.set_defaults(handler=_quarantine)
 
-    sql = add_config_arguments(commands.add_parser("sql", help="run a SQL query against the tables by name"))
-    sql.add_argument("query", help='e.g. "SELECT * FROM gold.customer_marketing LIMIT 10"')
+    sql = add_config_arguments(
+        commands.add_parser("sql", help="query the tables and views by name: one statement, or a SQL shell")
+    )
+    sql.add_argument(
+        "query", nargs="?", help='e.g. "SELECT * FROM gold.segment_summary"; omit it for an interactive shell'
+    )
     sql.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
     sql.set_defaults(handler=_sql)
     return parser

@@ -55,6 +55,7 @@ def start_context(args: argparse.Namespace, app: str, config: Config | None = No
         shuffle_partitions=config.spark.shuffle_partitions,
         driver_memory=None if submitted else config.spark.driver_memory,
         log_level=config.spark.log_level,
+        catalog_dir=config.catalog_dir if config.spark.catalog == "hive" else None,
     )
     return RunContext(spark, config, as_of, args.run_id or default_run_id(as_of))
 

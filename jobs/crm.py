@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from bronze import crm_case
 from gold import campaign_responses, customer_features
-from jobs import features, ingest, refine, score, train
+from jobs import features, ingest, publish, refine, score, train
 from jobs.common import add_config_arguments, iso_date, start_context
 from pipelines.log import step
 from pipelines.runtime import RunContext
@@ -75,6 +75,7 @@ def run(ctx: RunContext, path: Path, *, as_of: date | None = None, models: bool 
     if models:
         train.run(ctx)
         score.run(ctx)
+    publish.run(ctx)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -20,10 +20,18 @@ def print_summary(ctx: RunContext) -> None:
     print("\n" + "=" * 100)
     print(f"Lakehouse at {config.root}  (run {ctx.run_id}, as of {ctx.as_of})")
     print(f"  tables:   {config.tables_dir}/<layer>/<table>   landing zone: {config.landing_dir}")
-    print(f"  tables written: {', '.join(lakehouse.register_catalog())}")
+    print(f"  tables: {', '.join(lakehouse.register_catalog())}")
+    print("  views:  gold.segment_summary, gold.campaign_targets, gold.objective_summary, ops.dq_trend")
     print(f"  MLflow:   {config.mlflow_tracking_uri}")
     print(f"\nTop of {customer_marketing.CONTRACT.name} (highest acceptance probability first):")
-    marketing.orderBy(F.col("acceptance_probability").desc(), "customer_id").show(5, truncate=False)
+    marketing.orderBy(F.col("acceptance_probability").desc(), "customer_id").select(
+        "customer_id",
+        "segment_name",
+        F.round("acceptance_probability", 3).alias("acceptance_probability"),
+        F.round("expected_profit", 2).alias("expected_profit"),
+        "decile",
+        "contact_balanced",
+    ).show(5, truncate=False)
     print("Segments:")
     (
         marketing.groupBy("segment_id", "segment_name")
@@ -34,6 +42,11 @@ def print_summary(ctx: RunContext) -> None:
         .orderBy("segment_id")
         .show(truncate=False)
     )
+    print("Business objectives (contacts, expected acceptances and profit if run today):")
+    ctx.spark.sql(
+        f"SELECT objective, contacts, expected_acceptances, expected_profit, lowest_probability_contacted "
+        f"FROM gold.objective_summary WHERE as_of_date = DATE'{ctx.as_of.isoformat()}' ORDER BY contacts"
+    ).show(truncate=False)
     models = ctx.report.get("models", {})
     acc = models.get(ACCEPTANCE_MODEL, {})
     seg = models.get(SEGMENT_MODEL, {})
@@ -53,8 +66,9 @@ def print_summary(ctx: RunContext) -> None:
         )
     print("\nLook inside:")
     print(
-        f'  lakehouse sql --root {root} "SELECT segment_name, count(*) FROM gold.customer_marketing GROUP BY 1"'
+        f'  lakehouse sql --root {root} "SELECT * FROM gold.segment_summary"'
     )
-    print(f"  lakehouse sql --root {root} \"SELECT * FROM ops.dq_results WHERE outcome != 'passed'\"")
+    print(f"  lakehouse sql --root {root}      (a SQL shell; or: make sql)")
+    print(f"  lakehouse sql --root {root} \"SELECT * FROM ops.dq_trend WHERE outcome != 'passed'\"")
     print(f"  mlflow ui --backend-store-uri {config.mlflow_tracking_uri}   (or: make mlflow-ui)")
     print("=" * 100)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from jobs import features, ingest, refine, score, train
+from jobs import features, ingest, publish, refine, score, train
 from jobs.common import job_main
 from jobs.report import print_summary
 from pipelines.runtime import RunContext
 
-STAGES = (ingest.run, refine.run, features.run, train.run, score.run)
+STAGES = (ingest.run, refine.run, features.run, train.run, score.run, publish.run)
 
 
 def run(ctx: RunContext) -> None:
-    """Run ingest, silver, features, train and score for the run date."""
+    """Run ingest, silver, features, train and score for the run date; publish the catalog."""
     for stage in STAGES:
         stage(ctx)
     print_summary(ctx)

@@ -8,8 +8,9 @@ import sys
 from pyspark.sql import functions as F
 
 from gold import acceptance, customer_features, customer_marketing, customer_segments
+from gold.objectives import Economics
 from jobs.common import job_main
-from jobs.train import ACCEPTANCE_MODEL, SEGMENT_MODEL
+from jobs.train import ACCEPTANCE_MODEL, SEGMENT_MODEL, THRESHOLDS_TAG
 from pipelines import tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
@@ -44,10 +45,13 @@ def run(ctx: RunContext) -> None:
         scores = acceptance.score(
             tracking.load_model(ACCEPTANCE_MODEL), features, customer_features.numeric_columns(vocabulary)
         )
+        settings = ctx.config.model
         marketing = customer_marketing.transform(
             lakehouse.read(customer_segments.CONTRACT.name),
             scores,
             as_of=ctx.as_of,
+            thresholds=json.loads(scorer.tags.get(THRESHOLDS_TAG, "{}")),
+            economics=Economics(settings.contact_cost, settings.revenue_per_acceptance),
             acceptance_model_version=scorer.version,
             run_id=ctx.run_id,
         )

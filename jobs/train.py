@@ -11,12 +11,13 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator, ClusteringEvalu
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gold import acceptance, campaign_responses, customer_features, customer_segments
+from gold import acceptance, campaign_responses, customer_features, customer_segments, objectives
 from jobs.common import job_main
 from pipelines import tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
 
+THRESHOLDS_TAG = "objective_thresholds"
 SEGMENT_MODEL = "customer_segments"
 ACCEPTANCE_MODEL = "campaign_acceptance"
 
@@ -180,13 +181,21 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
             prefix = "holdout" if row["_holdout"] else "train"
             metrics[f"{prefix}_rows"] = float(row["n"])
             metrics[f"{prefix}_acceptance_rate"] = float(row["rate"])
+        scored = acceptance.probabilities(predictions).select(acceptance.PROBABILITY, acceptance.LABEL)
+        decisions = decide(ctx, scored.collect())
         predictions.unpersist()
         mlflow.log_metrics(metrics)
+        mlflow.log_dict({o: d.as_dict() for o, d in decisions.items()}, "objectives.json")
         registered = tracking.log_model(
             client,
             model,
             ACCEPTANCE_MODEL,
-            {tracking.FINGERPRINT_TAG: fp, "campaign_id": campaign["campaign_id"], "as_of": str(ctx.as_of)},
+            {
+                tracking.FINGERPRINT_TAG: fp,
+                "campaign_id": campaign["campaign_id"],
+                "as_of": str(ctx.as_of),
+                THRESHOLDS_TAG: json.dumps({o: d.threshold for o, d in decisions.items()}),
+            },
         )
     labelled.unpersist()
     tracking.set_alias(client, ACCEPTANCE_MODEL, registered.version)
@@ -198,6 +207,24 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
         registered.version,
     )
     return registered
+
+
+def decide(ctx: RunContext, scored: list) -> dict[str, objectives.Decision]:  # type: ignore[type-arg]
+    """The business objectives' thresholds, chosen on held-out (probability, label) pairs, logged."""
+    settings = ctx.config.model
+    economics = objectives.Economics(settings.contact_cost, settings.revenue_per_acceptance)
+    decisions = objectives.choose([r[0] for r in scored], [r[1] for r in scored], economics)
+    for name, d in decisions.items():
+        mlflow.log_metrics({f"{name}_threshold": min(d.threshold, 1.0), f"{name}_profit": d.profit})
+        ctx.log.info(
+            "  objective %-22s threshold %.3f: contact %5.1f%%, %d acceptances, profit %.0f (held out)",
+            name,
+            d.threshold,
+            100 * d.contact_share,
+            d.acceptances,
+            d.profit,
+        )
+    return decisions
 
 
 def run(ctx: RunContext) -> None:

@@ -21,6 +21,7 @@ import tomllib
 DEFAULT_CATEGORIES = ("wines", "fruits", "meat", "fish", "sweets", "gold")
 DEFAULT_CHANNELS = ("web", "catalog", "store")
 LAYERS = ("bronze", "silver", "gold", "ops")
+CATALOGS = ("hive", "in-memory")
 CONFIG_ENV = "LAKEHOUSE_CONFIG"
 DEFAULT_CONFIG_FILE = "lakehouse.toml"
 
@@ -44,6 +45,11 @@ class SparkSettings:
     driver_memory: str = "2g"
     log_level: str = "ERROR"
     parallel_tables: int = 3  # tables processed at once within a stage
+    catalog: str = "hive"  # "hive": tables persist by name in <root>/catalog; "in-memory": per session
+
+    def __post_init__(self) -> None:
+        if self.catalog not in CATALOGS:
+            raise ConfigError(f"spark.catalog must be one of {CATALOGS}, not {self.catalog!r}")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,11 @@ class Config:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    @property
+    def catalog_dir(self) -> Path:
+        """The persistent table catalog (an embedded Hive metastore) and its warehouse."""
+        return self.root / "catalog"
 
     @property
     def mlflow_dir(self) -> Path:

@@ -13,6 +13,18 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
+# Descriptions of columns that mean the same in every table; a contract's own comments take precedence.
+COMMON_COMMENTS = {
+    "customer_id": "the customer's id in the CRM",
+    "campaign_id": "the marketing campaign's id",
+    "as_of_date": "the run date the row describes (events strictly before it)",
+    "run_id": "the run that wrote the row",
+    "model_version": "registered model version that produced the row",
+    "_source_file": "the landed file the row came from",
+    "_ingested_at": "when the file was ingested into bronze",
+    "_run_id": "the run that ingested the row",
+}
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -35,6 +47,9 @@ class Contract:
     @cached_property
     def columns(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.schema.fields)
+
+    def comment(self, column: str) -> str | None:
+        return self.comments.get(column) or COMMON_COMMENTS.get(column)
 
     def column(self, name: str) -> StructField:
         return self.schema[name]

@@ -160,7 +160,9 @@ def _read_csv_group(
     file_schema = ", ".join(f"`{h}` STRING" for h in header) + f", {CORRUPT} STRING"
     raw = (
         ctx.spark.read.format("csv")
-        .options(header="true", mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT, escape='"', sep=delimiter)
+        .options(
+            header="true", mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT, escape='"', sep=delimiter
+        )
         .options(enforceSchema="true", ignoreLeadingWhiteSpace="true", ignoreTrailingWhiteSpace="true")
         .schema(file_schema)
         .load([str(p) for p in paths])

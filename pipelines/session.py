@@ -43,16 +43,35 @@ PROVIDED_BY_SPARK = (
 )
 
 
+def catalog_conf(catalog_dir: Path) -> dict[str, str]:
+    """Spark settings for a persistent catalog in ``catalog_dir``: an embedded Hive metastore (Derby), so
+    ``gold.customer_marketing`` resolves by name in every session, notebook and SQL shell of the lakehouse.
+    Derby admits one process at a time: stop a running job before opening a shell on the same lakehouse."""
+    home = catalog_dir.resolve()
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(home / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true"
+        ),
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={home / 'derby.log'}",
+    }
+
+
 def build_session(
     app_name: str = "marketing-lakehouse",
     *,
     master: str | None = None,
+    catalog_dir: Path | None = None,
     shuffle_partitions: int = 8,
     driver_memory: str | None = None,
     log_level: str = "ERROR",
     extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """Return the active session, or start one configured for Delta Lake."""
+    """Return the active session, or start one configured for Delta Lake (and, given ``catalog_dir``, a
+    persistent catalog there; without it, tables are registered in memory for the session)."""
     # Executors started by a local master must run this interpreter, which has the project installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
@@ -73,6 +92,9 @@ def build_session(
         builder = builder.master(master)
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
+    if catalog_dir is not None:
+        catalog_dir.mkdir(parents=True, exist_ok=True)
+        extra_conf = {**catalog_conf(catalog_dir), **(extra_conf or {})}
     for key, value in (extra_conf or {}).items():
         builder = builder.config(key, value)
     spark = configure_spark_with_delta_pip(builder).getOrCreate()

@@ -1,16 +1,19 @@
 """Delta table IO by table name: create from a contract, append, MERGE, overwrite a partition, time travel.
 
-Tables live at the paths the config builds (``<root>/tables/<layer>/<table>``); ``register_catalog``
-also makes them queryable by name (``SELECT * FROM gold.customer_marketing``).
+Tables live at the paths the config builds (``<root>/tables/<layer>/<table>``) and are registered in the
+session's catalog under their names when created, so ``SELECT * FROM gold.customer_marketing`` works in
+SQL; ``register_catalog`` (re)registers every table found on disk, e.g. for a catalog that another
+lakehouse or a copied folder left pointing elsewhere.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import reduce
 from operator import and_
-from datetime import date
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -42,6 +45,11 @@ def _sql_literal(value: Any) -> str:
     return str(value)
 
 
+# Tables this process has registered (catalog name -> location): registering costs a catalog lookup.
+_REGISTERED: dict[tuple[int, str], str] = {}
+_CATALOG_LOCK = threading.Lock()  # stages write tables from several threads; the catalog is not atomic
+
+
 class Lakehouse:
     """Reads and writes the lakehouse's Delta tables for one Spark session and config."""
 
@@ -60,13 +68,14 @@ class Lakehouse:
         builder = DeltaTable.createIfNotExists(self.spark).location(self.path(contract.name))
         for f in contract.schema.fields:
             builder = builder.addColumn(
-                f.name, f.dataType, nullable=f.nullable, comment=contract.comments.get(f.name)
+                f.name, f.dataType, nullable=f.nullable, comment=contract.comment(f.name)
             )
         if contract.partition_by:
             builder = builder.partitionedBy(*contract.partition_by)
         for key, value in contract.properties.items():
             builder = builder.property(key, value)
         table = builder.comment(contract.grain).execute()
+        self.register(contract.name)
         existing = set(table.toDF().columns)
         missing = [c for c in contract.columns if c not in existing]
         if missing:
@@ -122,7 +131,9 @@ class Lakehouse:
         # drop unchanged rows first, so only new or changed rows reach the MERGE (a rerun commits nothing).
         changes = source.join(target, reduce(and_, same_key, unchanged), how="left_anti")
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
-        changed = f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`" if contract.sequence_by else "true"
+        changed = (
+            f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`" if contract.sequence_by else "true"
+        )
         (
             table.alias("t")
             .merge(changes.alias("s"), on)
@@ -166,17 +177,43 @@ class Lakehouse:
         )
         return self._result(contract.name)
 
+    def register(self, name: str) -> None:
+        """Register the table under its name in the session's catalog, pointing at its location (an entry
+        pointing elsewhere is replaced; dropping an external table's entry never touches its files)."""
+        location = str(self.config.table_path(name).resolve())
+        key = (id(self.spark), name)
+        if _REGISTERED.get(key) == location:
+            return
+        layer = name.split(".", 1)[0]
+        with _CATALOG_LOCK:
+            self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+            if self.spark.catalog.tableExists(name) and self._location(name) != location:
+                self.spark.sql(f"DROP TABLE {name}")
+            if not self.spark.catalog.tableExists(name):
+                quoted = location.replace("'", "''")
+                self.spark.sql(f"CREATE TABLE {name} USING DELTA LOCATION '{quoted}'")
+            _REGISTERED[key] = location
+
+    def _location(self, name: str) -> str | None:
+        rows = self.spark.sql(f"DESCRIBE TABLE EXTENDED {name}").where("col_name = 'Location'").collect()
+        return rows[0]["data_type"].removeprefix("file:") if rows else None
+
     def register_catalog(self) -> list[str]:
-        """Make every existing table queryable by ``<layer>.<table>`` in this session."""
+        """Register every table of the lakehouse found on disk; returns their names."""
         names = []
         for layer in LAYERS:
             layer_dir = self.config.tables_dir / layer
             if not layer_dir.is_dir():
                 continue
-            self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
             for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
                 name = f"{layer}.{table_dir.name}"
-                location = str(table_dir.resolve()).replace("'", "''")
-                self.spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
+                self.register(name)
                 names.append(name)
         return names
+
+    def create_view(self, name: str, query: str, comment: str) -> None:
+        """Create or replace a SQL view over registered tables, with its description."""
+        layer = name.split(".", 1)[0]
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        quoted = comment.replace("'", "\\'")
+        self.spark.sql(f"CREATE OR REPLACE VIEW {name} COMMENT '{quoted}' AS {query}")

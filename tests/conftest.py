@@ -18,15 +18,34 @@ AS_OF = date(2026, 6, 30)
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):  # type: ignore[no-untyped-def]
-    warehouse = tmp_path_factory.mktemp("warehouse")
+    # a persistent catalog as in production; each test's tables re-register under their names
     session = build_session(
         "lakehouse-tests",
         master="local[2]",
         shuffle_partitions=2,
-        extra_conf={"spark.ui.enabled": "false", "spark.sql.warehouse.dir": str(warehouse)},
+        catalog_dir=tmp_path_factory.mktemp("catalog"),
+        extra_conf={"spark.ui.enabled": "false"},
     )
     yield session
     session.stop()
+
+
+GENERATED_CUSTOMERS = 400
+
+
+@pytest.fixture(scope="session")
+def generated(spark, tmp_path_factory) -> RunContext:  # type: ignore[no-untyped-def]
+    """A lakehouse built by every stage from generated sample data, shared by the end-to-end tests."""
+    from jobs import run_all
+    from pipelines.runtime import default_run_id
+    from pipelines.sample_data import generate
+
+    root = tmp_path_factory.mktemp("e2e") / "lakehouse"
+    config = load_config(overrides={"root": root, "model": {"segment_k_max": 4}}, environ={})
+    generate(config.landing_dir, GENERATED_CUSTOMERS, seed=3, end_date=config.sample.end_date)
+    ctx = RunContext(spark, config, config.sample.end_date, default_run_id(config.sample.end_date))
+    run_all.run(ctx)
+    return ctx
 
 
 @pytest.fixture

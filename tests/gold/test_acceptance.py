@@ -1,8 +1,6 @@
 from datetime import date, datetime
 
-from pyspark.sql import functions as F
-
-from gold import acceptance, campaign_responses, customer_marketing
+from gold import acceptance, campaign_responses
 from gold.customer_features import numeric_columns
 from pipelines.config import Vocabulary
 
@@ -78,33 +76,3 @@ def test_obvious_acceptors_score_above_obvious_refusers(spark):
     probability = {r["customer_id"]: r[acceptance.PROBABILITY] for r in scored.collect()}
     assert probability[1000] > 0.5 > probability[1001]
     assert all(0.0 <= p <= 1.0 for p in probability.values())
-
-
-def test_marketing_rows_join_segment_and_score(spark):
-    as_of = date(2026, 6, 30)
-    segments = spark.createDataFrame(
-        [
-            (1, as_of, 0, "High", "2", "r"),
-            (2, as_of, 1, "Low", "2", "r"),
-            (1, date(2026, 5, 31), 1, "Low", "1", "r0"),
-        ],
-        "customer_id BIGINT, as_of_date DATE, segment_id INT, segment_name STRING, model_version STRING, run_id STRING",
-    )
-    scores = spark.createDataFrame([(1, 0.9), (2, 0.1)], "customer_id BIGINT, acceptance_probability DOUBLE")
-    out = customer_marketing.transform(
-        segments, scores, as_of=as_of, acceptance_model_version="5", run_id="r1"
-    )
-    assert out.columns == list(customer_marketing.CONTRACT.columns)
-    assert sorted(
-        tuple(r)
-        for r in out.orderBy("customer_id")
-        .select(
-            "customer_id",
-            "segment_name",
-            "acceptance_probability",
-            "segment_model_version",
-            "acceptance_model_version",
-            F.col("run_id"),
-        )
-        .collect()
-    ) == [(1, "High", 0.9, "2", "5", "r1"), (2, "Low", 0.1, "2", "5", "r1")]

@@ -10,23 +10,17 @@ from pyspark.sql import functions as F
 
 from jobs import cli, run_all
 from jobs.report import print_summary
-from pipelines.config import load_config
-from pipelines.runtime import RunContext, default_run_id
-from pipelines.sample_data import generate
+from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse
+from tests.conftest import GENERATED_CUSTOMERS
 
 pytestmark = pytest.mark.e2e
-CUSTOMERS = 400
+CUSTOMERS = GENERATED_CUSTOMERS
 
 
-@pytest.fixture(scope="module")
-def lakehouse(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("e2e") / "lakehouse"
-    config = load_config(overrides={"root": root, "model": {"segment_k_max": 4}}, environ={})
-    generate(config.landing_dir, CUSTOMERS, seed=3, end_date=config.sample.end_date)
-    ctx = RunContext(spark, config, config.sample.end_date, default_run_id(config.sample.end_date))
-    run_all.run(ctx)
-    return ctx
+@pytest.fixture
+def lakehouse(generated):  # type: ignore[no-untyped-def]
+    return generated
 
 
 def snapshot(ctx: RunContext) -> dict:

@@ -1,0 +1,50 @@
+"""Read lakehouse tables into pandas without Spark or Java (the ``deltalake`` package), for notebooks and
+people who only have Python."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from deltalake import DeltaTable
+
+from pipelines.config import Config, load_config
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def read_table(
+    name: str,
+    config: Config | None = None,
+    *,
+    filters: list[tuple[str, str, Any]] | None = None,
+    version: int | None = None,
+) -> pd.DataFrame:
+    """``read_table("gold.customer_marketing", filters=[("as_of_date", "=", "2026-06-30")])``; filter values
+    may be dates or YYYY-MM-DD strings."""
+    config = config or load_config()
+    path = config.table_path(name)
+    if not (path / "_delta_log").is_dir():
+        raise FileNotFoundError(f"table {name} does not exist at {path}; run the stage that writes it")
+    table = DeltaTable(str(path), version=version)
+    return table.to_pandas(filters=[(c, op, _value(v)) for c, op, v in filters] if filters else None)
+
+
+def _value(value: Any) -> Any:
+    """Dates as ``date`` (Arrow compares a date column with dates, not strings or timestamps)."""
+    if isinstance(value, pd.Timestamp) or isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return date.fromisoformat(value)
+    return value
+
+
+def latest_as_of(name: str, config: Config | None = None) -> str:
+    """The newest ``as_of_date`` partition of a table partitioned by it, as YYYY-MM-DD."""
+    config = config or load_config()
+    dates = DeltaTable(str(config.table_path(name))).partitions()
+    if not dates:
+        raise ValueError(f"table {name} has no as_of_date partitions yet")
+    return max(p["as_of_date"] for p in dates)
