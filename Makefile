@@ -9,7 +9,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint sql mlflow-ui clean
+.PHONY: help install demo test test-fast lint sql mlflow-ui clean evaluate-crm import-crm
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,3 +43,11 @@ mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking st
 
 clean: ## remove the demo lakehouse (./lakehouse); keeps .venv
 	rm -rf $(ROOT) spark-warehouse metastore_db derby.log
+
+evaluate-crm: $(BIN)/lakehouse ## cross-validate the acceptance model on the public CRM case: make evaluate-crm CRM=path/to/ml_project1_data.csv
+	@test -n "$(CRM)" || { echo "usage: make evaluate-crm CRM=path/to/ml_project1_data.csv (or marketing_campaign.csv)"; exit 2; }
+	$(BIN)/lakehouse evaluate-crm --root $(ROOT)-crm "$(CRM)"
+
+import-crm: $(BIN)/lakehouse ## import the public CRM case into ./lakehouse-crm, train and score: make import-crm CRM=path
+	@test -n "$(CRM)" || { echo "usage: make import-crm CRM=path/to/marketing_campaign.csv"; exit 2; }
+	$(BIN)/lakehouse import-crm --root $(ROOT)-crm "$(CRM)"

@@ -6,19 +6,29 @@ before it), label = the customer accepted. Scoring applies it to features as of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
+from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.feature import (
+    Imputer,
+    OneHotEncoder,
+    SQLTransformer,
+    StandardScaler,
+    StringIndexer,
+    VectorAssembler,
+)
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from gold.customer_features import CATEGORICAL
+from gold.customer_features import CATEGORICAL, orders_column, spend_column
+from pipelines.config import Vocabulary
 
 LABEL = "label"
+WEIGHT = "weight"
 PROBABILITY = "acceptance_probability"
+FEATURES_VECTOR = "acceptance_features"
 
 
 def training_set(features: DataFrame, responses: DataFrame, campaign_id: str) -> DataFrame:
@@ -37,34 +47,86 @@ def in_holdout(fraction: float, seed: int) -> Column:
     )
 
 
-def build_pipeline(numeric: Sequence[str], seed: int, reg_param: float = 0.01) -> Pipeline:
-    """Impute, one-hot encode, assemble, standardize, then LogisticRegression."""
-    imputed = [f"{c}_imputed" for c in numeric]
+def engineered_features(vocabulary: Vocabulary) -> dict[str, str]:
+    """Ratios, logs and interactions of the gold features (name -> SQL expression): the linear model's
+    view of spend mix, purchasing habits and campaign history. Every denominator is at least 1."""
+    spend = [spend_column(c) for c in vocabulary.categories]
+    engineered = {f"share_{c}": f"{c} / greatest(spend_total, 1)" for c in spend}
+    engineered |= {f"log_{c}": f"ln(1 + greatest({c}, 0))" for c in [*spend, "spend_total"]}
+    engineered |= {
+        f"share_{orders_column(c)}": f"{orders_column(c)} / greatest(orders_total, 1)"
+        for c in vocabulary.channels
+    }
+    engineered |= {
+        "log_income": "ln(greatest(income, 1))",
+        "spend_per_order": "spend_total / greatest(orders_total, 1)",
+        "deal_share": "deal_orders / greatest(orders_total, 1)",
+        "kids_total": "kids_at_home + teens_at_home",
+        "accepted_any": "CAST(campaigns_accepted > 0 AS DOUBLE)",
+        "recency_x_accepted": "recency_days * campaigns_accepted",
+    }
+    if "web" in vocabulary.channels:
+        engineered["visits_per_web_order"] = f"web_visits_30d / ({orders_column('web')} + 1)"
+    return engineered
+
+
+def class_weights(labelled: DataFrame, positive_weight: float) -> DataFrame:
+    """A ``weight`` column: ``positive_weight`` for acceptors, 1 for the others."""
+    return labelled.withColumn(
+        WEIGHT, F.when(F.col(LABEL) == 1.0, F.lit(positive_weight)).otherwise(F.lit(1.0))
+    )
+
+
+def build_pipeline(
+    numeric: Sequence[str],
+    seed: int,
+    reg_param: float = 0.01,
+    *,
+    engineered: Mapping[str, str] | None = None,
+    weighted: bool = False,
+    estimator: str = "logistic",
+) -> Pipeline:
+    """Engineered features, impute (medians of the data it is fitted on), one-hot encode, assemble,
+    standardize, then LogisticRegression (``estimator="gbt"``: gradient-boosted trees, a baseline)."""
+    engineered = dict(engineered or {})
+    inputs = [*numeric, *engineered]
+    imputed = [f"{c}_imputed" for c in inputs]
     indexed = [f"{c}_index" for c in CATEGORICAL]
     encoded = [f"{c}_onehot" for c in CATEGORICAL]
-    return Pipeline(
-        stages=[
-            Imputer(inputCols=list(numeric), outputCols=imputed, strategy="median"),
-            StringIndexer(
-                inputCols=list(CATEGORICAL),
-                outputCols=indexed,
-                handleInvalid="keep",
-                stringOrderType="alphabetAsc",
-            ),
-            OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"),
-            VectorAssembler(inputCols=[*imputed, *encoded], outputCol="acceptance_raw"),
-            StandardScaler(
-                inputCol="acceptance_raw", outputCol="acceptance_features", withMean=True, withStd=True
-            ),
+    derived = ", ".join(f"CAST({expr} AS DOUBLE) AS {name}" for name, expr in engineered.items())
+    stages = [SQLTransformer(statement=f"SELECT *{', ' + derived if derived else ''} FROM __THIS__")]
+    stages += [
+        Imputer(inputCols=inputs, outputCols=imputed, strategy="median"),
+        StringIndexer(
+            inputCols=list(CATEGORICAL),
+            outputCols=indexed,
+            handleInvalid="keep",
+            stringOrderType="alphabetAsc",
+        ),
+        OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"),
+        VectorAssembler(inputCols=[*imputed, *encoded], outputCol="acceptance_raw"),
+        StandardScaler(inputCol="acceptance_raw", outputCol=FEATURES_VECTOR, withMean=True, withStd=True),
+    ]
+    if estimator == "gbt":
+        stages.append(
+            GBTClassifier(
+                featuresCol=FEATURES_VECTOR, labelCol=LABEL, maxIter=60, maxDepth=3, stepSize=0.1, seed=seed
+            )
+        )
+    elif estimator == "logistic":
+        stages.append(
             LogisticRegression(
-                featuresCol="acceptance_features",
+                featuresCol=FEATURES_VECTOR,
                 labelCol=LABEL,
                 regParam=reg_param,
                 elasticNetParam=0.0,
-                maxIter=100,
-            ),
-        ]
-    )
+                maxIter=200,
+                **({"weightCol": WEIGHT} if weighted else {}),
+            )
+        )
+    else:
+        raise ValueError(f"estimator must be 'logistic' or 'gbt', not {estimator!r}")
+    return Pipeline(stages=stages)
 
 
 def prepare(features: DataFrame, numeric: Sequence[str]) -> DataFrame:

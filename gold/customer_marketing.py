@@ -28,7 +28,7 @@ CONTRACT = Contract(
     primary_key=("customer_id", "as_of_date"),
     partition_by=("as_of_date",),
     comments={
-        "segment_id": "segment rank by mean spend (1 = highest); stable across retrains",
+        "segment_id": "segment id: ranked by mean spend at first training (0 = highest), kept across retrains",
         "segment_name": "value tier / recency : category leaning, from the segment's centroid statistics",
         "acceptance_probability": "probability that the customer accepts the next campaign (0..1)",
         "expected_profit": "acceptance_probability x revenue per acceptance - contact cost",

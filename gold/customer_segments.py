@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from pyspark.ml import Pipeline
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import StandardScaler, VectorAssembler
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from scipy.optimize import linear_sum_assignment
 
 from pipelines.contract import Contract
 
@@ -29,7 +31,7 @@ CONTRACT = Contract(
     primary_key=("customer_id", "as_of_date"),
     partition_by=("as_of_date",),
     comments={
-        "segment_id": "0 = the segment with the highest mean spend, then descending",
+        "segment_id": "ranks segments by mean spend at first training (0 = highest); a retrain keeps each segment's id by matching centroids",
         "segment_name": "value tier / recency : the category with the highest spend lift, from centroid statistics",
         "model_version": "registered version of the segmentation model",
     },
@@ -104,8 +106,41 @@ def mean_recency(profiles: Sequence[ClusterProfile]) -> float:
     return sum(p.mean_recency * p.size for p in profiles) / customers if customers else 0.0
 
 
-def name_segments(profiles: Sequence[ClusterProfile], overall_recency: float) -> dict[int, Segment]:
-    """Map KMeans cluster numbers to stable ids (rank by mean spend) and readable names.
+def centroid(profile: ClusterProfile) -> list[float]:
+    """What a segment is, in the units of the data: mean spend, recency, orders and category shares."""
+    total = sum(profile.category_spend.values()) or 1.0
+    shares = [profile.category_spend[c] / total for c in sorted(profile.category_spend)]
+    return [profile.mean_spend, profile.mean_recency, profile.mean_orders, *shares]
+
+
+def match_previous(
+    profiles: Sequence[ClusterProfile], previous: Mapping[int, Sequence[float]]
+) -> dict[int, int]:
+    """New cluster -> the previous model's segment id with the nearest centroid (one-to-one, minimal total
+    distance, each dimension scaled by its spread). Clusters left over when k grew get no entry."""
+    if not previous or not profiles:
+        return {}
+    new = np.array([centroid(p) for p in profiles])
+    old_ids = sorted(previous)
+    old = np.array([list(previous[i]) for i in old_ids])
+    if old.shape[1] != new.shape[1]:
+        return {}  # the categories changed: nothing comparable
+    spread = np.vstack([new, old]).std(axis=0)
+    spread[spread == 0] = 1.0
+    cost = np.linalg.norm((new[:, None, :] - old[None, :, :]) / spread, axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    return {profiles[r].cluster: old_ids[c] for r, c in zip(rows, cols, strict=True)}
+
+
+def name_segments(
+    profiles: Sequence[ClusterProfile],
+    overall_recency: float,
+    previous: Mapping[int, Sequence[float]] | None = None,
+) -> dict[int, Segment]:
+    """Map KMeans cluster numbers to stable ids and readable names.
+
+    Ids: with a previous model, each cluster keeps the id of the previous segment whose centroid it matches
+    (new clusters take the next free ids); otherwise ids rank segments by mean spend (0 = highest).
 
     A name reads ``<value tier> / <Recent|Lapsing> : <Category>-leaning``: the tier from the spend rank,
     recency against the population's mean, and the category whose share of the segment's spend most
@@ -118,9 +153,13 @@ def name_segments(profiles: Sequence[ClusterProfile], overall_recency: float) ->
         for category, amount in profile.category_spend.items():
             overall[category] = overall.get(category, 0.0) + amount
     overall_total = sum(overall.values())
+    matched = match_previous(ranked, previous or {})
+    free = iter(i for i in range(len(ranked) + len(previous or {})) if i not in matched.values())
+    ids = {p.cluster: matched[p.cluster] if p.cluster in matched else next(free) for p in ranked}
     segments: dict[int, Segment] = {}
     used: dict[str, int] = {}
-    for segment_id, (profile, tier) in enumerate(zip(ranked, tiers, strict=True)):
+    for profile, tier in zip(ranked, tiers, strict=True):
+        segment_id = ids[profile.cluster]
         recency = "Recent" if profile.mean_recency <= overall_recency else "Lapsing"
         name = f"{tier} / {recency}"
         total = sum(profile.category_spend.values())

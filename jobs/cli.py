@@ -5,6 +5,8 @@ lakehouse ingest | silver | features | train | score [--as-of DATE]   run one st
 lakehouse run [--as-of DATE]                     run every stage in one process
 lakehouse demo                                   generate sample data if the landing zone is empty, run all
 lakehouse import-crm PATH [--no-models]          import the public CRM case file, then train and score
+lakehouse evaluate-crm PATH [--folds 5]          cross-validate the acceptance model and baselines on it
+lakehouse models rollback [--model M]            make the previous champion champion again
 lakehouse quarantine replay [--table T]         re-validate quarantined rows after a fix
 lakehouse sql ["SELECT ..."]                     query tables and views by name; no query: a SQL shell
 """
@@ -16,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs import crm, features, ingest, publish, refine, run_all, score, shell, train
+from jobs import crm, evaluate, features, ingest, models, publish, refine, run_all, score, shell, train
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
 from pipelines import tracking
 from pipelines.config import ConfigError
@@ -33,6 +35,7 @@ PIPELINE_ERRORS = (
     IngestError,
     train.TrainingError,
     crm.CrmImportError,
+    models.RollbackError,
     tracking.ModelNotFoundError,
 )
 
@@ -166,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="import the public CRM case file (comma- or tab-separated) and run the models on it",
         )
     )
+
+    evaluate.add_arguments(
+        commands.add_parser(
+            "evaluate-crm",
+            help="nested 5-fold cross-validation of the acceptance pipeline and baselines on the CRM case",
+        )
+    )
+
+    models.add_arguments(commands.add_parser("models", help="work with the registered models (rollback)"))
 
     quarantine = commands.add_parser("quarantine", help="work with the silver quarantine tables")
     actions = quarantine.add_subparsers(dest="action", required=True, metavar="ACTION")

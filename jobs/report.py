@@ -56,7 +56,14 @@ def print_summary(ctx: RunContext) -> None:
             f"Acceptance model {ACCEPTANCE_MODEL} v{acc['version']}{' (reused)' if acc.get('reused') else ''}: "
             f"ROC AUC {m.get('roc_auc', float('nan')):.3f}, PR AUC {m.get('pr_auc', float('nan')):.3f} "
             f"on {int(m.get('holdout_rows', 0))} held-out customers "
-            f"(acceptance rate {m.get('holdout_acceptance_rate', float('nan')):.1%})"
+            f"(acceptance rate {m.get('holdout_acceptance_rate', float('nan')):.1%}), "
+            f"profit {m.get('profit', float('nan')):,.0f} at the balanced threshold"
+        )
+    flagged = ctx.report.get("drift", {}).get("flagged")
+    if flagged is not None:
+        print(
+            "Drift since the champion's training population: "
+            + (f"FLAGGED {', '.join(flagged)} (see ops.feature_drift)" if flagged else "no feature flagged")
         )
     if seg:
         m = seg.get("metrics", {})
@@ -65,9 +72,7 @@ def print_summary(ctx: RunContext) -> None:
             f"silhouette {m.get('best_silhouette', float('nan')):.3f}"
         )
     print("\nLook inside:")
-    print(
-        f'  lakehouse sql --root {root} "SELECT * FROM gold.segment_summary"'
-    )
+    print(f'  lakehouse sql --root {root} "SELECT * FROM gold.segment_summary"')
     print(f"  lakehouse sql --root {root}      (a SQL shell; or: make sql)")
     print(f"  lakehouse sql --root {root} \"SELECT * FROM ops.dq_trend WHERE outcome != 'passed'\"")
     print(f"  mlflow ui --backend-store-uri {config.mlflow_tracking_uri}   (or: make mlflow-ui)")

@@ -4,46 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 
 import mlflow
-from pyspark.ml.evaluation import BinaryClassificationEvaluator, ClusteringEvaluator
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
+from pyspark.ml.evaluation import ClusteringEvaluator
 
-from gold import acceptance, campaign_responses, customer_features, customer_segments, objectives
+from gold import customer_segments
 from jobs.common import job_main
-from pipelines import tracking
+from jobs.registry import (  # noqa: F401  (the names other jobs import from here)
+    ACCEPTANCE_MODEL,
+    SEGMENT_MODEL,
+    THRESHOLDS_TAG,
+    TrainingError,
+    read_features,
+    reuse,
+)
+from jobs.train_acceptance import train_acceptance
+from pipelines import figures, tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
-
-THRESHOLDS_TAG = "objective_thresholds"
-SEGMENT_MODEL = "customer_segments"
-ACCEPTANCE_MODEL = "campaign_acceptance"
-
-
-class TrainingError(RuntimeError):
-    """The data cannot train a model (no completed campaign, a single class, too few customers)."""
-
-
-def _reuse(
-    ctx: RunContext, client: mlflow.MlflowClient, name: str, fingerprint: str
-) -> tracking.RegisteredModel | None:
-    """The version already trained on identical data and parameters, made champion again; else None."""
-    existing = tracking.find_trained(client, name, fingerprint)
-    if existing:
-        ctx.log.info("  %s: same data and parameters as version %s, reusing it", name, existing.version)
-        tracking.set_alias(client, name, existing.version)
-    return existing
-
-
-def read_features(ctx: RunContext, as_of: date) -> DataFrame:
-    """The gold.customer_features partition as of ``as_of``; an error naming the stage when it is missing."""
-    name = customer_features.contract(ctx.config.vocabulary).name
-    features = ctx.lakehouse.read(name).where(F.col("as_of_date") == F.lit(as_of))
-    if not features.take(1):
-        raise TrainingError(f"{name} has no rows as of {as_of}: run the features stage for that date first")
-    return features
 
 
 def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
@@ -58,7 +36,7 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
         "features": list(customer_segments.FEATURES),
     }
     fp = tracking.fingerprint(data, ["customer_id", *customer_segments.FEATURES], params)
-    existing = _reuse(ctx, client, SEGMENT_MODEL, fp)
+    existing = reuse(ctx, client, SEGMENT_MODEL, fp)
     if existing:
         data.unpersist()
         return existing
@@ -76,11 +54,15 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
             model = customer_segments.build_pipeline(k, settings.seed, settings.segment_max_iter).fit(data)
             silhouette = evaluator.evaluate(model.transform(data))
             inertia = float(model.stages[-1].summary.trainingCost)
-            fitted[k] = (silhouette, model)
+            fitted[k] = (silhouette, model, inertia)
             mlflow.log_metrics({"silhouette": silhouette, "inertia": inertia}, step=k)
             ctx.log.info("  segmentation k=%d: silhouette %.3f, inertia %.0f", k, silhouette, inertia)
+        mlflow.log_figure(
+            figures.k_selection({k: fitted[k][0] for k in fitted}, {k: fitted[k][2] for k in fitted}),
+            "segmentation_k_selection.png",
+        )
         best_k = max(fitted, key=lambda k: (fitted[k][0], -k))
-        silhouette, model = fitted[best_k]
+        silhouette, model, _ = fitted[best_k]
         clustered = model.transform(data)
         profiles = [
             customer_segments.ClusterProfile(
@@ -95,8 +77,11 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
             .agg(*customer_segments.profile_columns(ctx.config.categories))
             .collect()
         ]
-        segments = customer_segments.name_segments(profiles, customer_segments.mean_recency(profiles))
-        mapping = {str(c): [s.segment_id, s.name] for c, s in segments.items()}
+        segments = customer_segments.name_segments(
+            profiles, customer_segments.mean_recency(profiles), previous_centroids(client)
+        )
+        centroids = {p.cluster: customer_segments.centroid(p) for p in profiles}
+        mapping = {str(c): [s.segment_id, s.name, centroids[c]] for c, s in segments.items()}
         mlflow.log_metrics({"k": best_k, "best_silhouette": silhouette})
         mlflow.log_dict({s.name: s.size for s in segments.values()}, "segment_sizes.json")
         registered = tracking.log_model(
@@ -116,115 +101,14 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
     return registered
 
 
-def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
-    settings = ctx.config.model
-    responses = ctx.lakehouse.read(campaign_responses.CONTRACT.name)
-    campaigns = campaign_responses.latest_campaign(responses, ctx.as_of).collect()
-    if not campaigns:
-        raise TrainingError(
-            f"{campaign_responses.CONTRACT.name} has no campaign whose responses were final by {ctx.as_of}: "
-            "nothing to train the acceptance model on (run the features stage, or import the CRM case)"
-        )
-    campaign = campaigns[0]
-    ctx.log.info(
-        "  acceptance: training on campaign %s, features as of %s (%d contacts, %d accepted)",
-        campaign["campaign_id"],
-        campaign["features_as_of"],
-        campaign["contacts"],
-        campaign["acceptances"],
-    )
-    if campaign["acceptances"] in (0, campaign["contacts"]):
-        raise TrainingError(
-            f"campaign {campaign['campaign_id']} has a single outcome for every contact: cannot learn"
-        )
-    numeric = customer_features.numeric_columns(ctx.config.vocabulary)
-    features = read_features(ctx, campaign["features_as_of"])
-    labelled = (
-        acceptance.prepare(acceptance.training_set(features, responses, campaign["campaign_id"]), numeric)
-        .withColumn("_holdout", acceptance.in_holdout(settings.holdout_fraction, settings.seed))
-        .persist()
-    )
-    params = {
-        "campaign_id": campaign["campaign_id"],
-        "features_as_of": str(campaign["features_as_of"]),
-        "reg_param": settings.reg_param,
-        "holdout_fraction": settings.holdout_fraction,
-        "seed": settings.seed,
-        "numeric": numeric,
-    }
-    fp = tracking.fingerprint(
-        labelled, ["customer_id", acceptance.LABEL, *numeric, "education", "marital_status"], params
-    )
-    existing = _reuse(ctx, client, ACCEPTANCE_MODEL, fp)
-    if existing:
-        labelled.unpersist()
-        return existing
-    train, holdout = labelled.where(~F.col("_holdout")), labelled.where(F.col("_holdout"))
-    with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
-        mlflow.log_params({**params, "numeric": ",".join(numeric), "as_of": str(ctx.as_of)})
-        model = acceptance.build_pipeline(numeric, settings.seed, settings.reg_param).fit(train)
-        predictions = model.transform(holdout).persist()
-        metrics = {
-            "roc_auc": BinaryClassificationEvaluator(
-                labelCol=acceptance.LABEL, metricName="areaUnderROC"
-            ).evaluate(predictions),
-            "pr_auc": BinaryClassificationEvaluator(
-                labelCol=acceptance.LABEL, metricName="areaUnderPR"
-            ).evaluate(predictions),
-        }
-        counts = (
-            labelled.groupBy("_holdout")
-            .agg(F.count(F.lit(1)).alias("n"), F.avg(acceptance.LABEL).alias("rate"))
-            .collect()
-        )
-        for row in counts:
-            prefix = "holdout" if row["_holdout"] else "train"
-            metrics[f"{prefix}_rows"] = float(row["n"])
-            metrics[f"{prefix}_acceptance_rate"] = float(row["rate"])
-        scored = acceptance.probabilities(predictions).select(acceptance.PROBABILITY, acceptance.LABEL)
-        decisions = decide(ctx, scored.collect())
-        predictions.unpersist()
-        mlflow.log_metrics(metrics)
-        mlflow.log_dict({o: d.as_dict() for o, d in decisions.items()}, "objectives.json")
-        registered = tracking.log_model(
-            client,
-            model,
-            ACCEPTANCE_MODEL,
-            {
-                tracking.FINGERPRINT_TAG: fp,
-                "campaign_id": campaign["campaign_id"],
-                "as_of": str(ctx.as_of),
-                THRESHOLDS_TAG: json.dumps({o: d.threshold for o, d in decisions.items()}),
-            },
-        )
-    labelled.unpersist()
-    tracking.set_alias(client, ACCEPTANCE_MODEL, registered.version)
-    ctx.log.info(
-        "  acceptance: ROC AUC %.3f, PR AUC %.3f on %d held-out customers; registered as version %s",
-        metrics["roc_auc"],
-        metrics["pr_auc"],
-        int(metrics.get("holdout_rows", 0)),
-        registered.version,
-    )
-    return registered
-
-
-def decide(ctx: RunContext, scored: list) -> dict[str, objectives.Decision]:  # type: ignore[type-arg]
-    """The business objectives' thresholds, chosen on held-out (probability, label) pairs, logged."""
-    settings = ctx.config.model
-    economics = objectives.Economics(settings.contact_cost, settings.revenue_per_acceptance)
-    decisions = objectives.choose([r[0] for r in scored], [r[1] for r in scored], economics)
-    for name, d in decisions.items():
-        mlflow.log_metrics({f"{name}_threshold": min(d.threshold, 1.0), f"{name}_profit": d.profit})
-        ctx.log.info(
-            "  objective %-22s threshold %.3f: contact %5.1f%%, %d acceptances, profit %.0f (held out)",
-            name,
-            d.threshold,
-            100 * d.contact_share,
-            d.acceptances,
-            d.profit,
-        )
-    return decisions
+def previous_centroids(client: mlflow.MlflowClient) -> dict[int, list[float]]:
+    """The champion segmentation's segment ids and centroids, for keeping ids across retrains."""
+    try:
+        champion = tracking.get_alias(client, SEGMENT_MODEL)
+    except tracking.ModelNotFoundError:
+        return {}
+    mapping = json.loads(champion.tags.get("segments", "{}"))
+    return {int(v[0]): list(v[2]) for v in mapping.values() if len(v) > 2}
 
 
 def run(ctx: RunContext) -> None:
@@ -232,7 +116,7 @@ def run(ctx: RunContext) -> None:
     client = tracking.configure(ctx.config)
     stages = (
         ("train: segmentation (KMeans, k by silhouette)", train_segments),
-        ("train: campaign acceptance (LogisticRegression)", train_acceptance),
+        ("train: campaign acceptance (LogisticRegression, cross-validated, gated)", train_acceptance),
     )
     for title, train in stages:
         with step(title):

@@ -67,6 +67,11 @@ class ModelSettings:
     segment_max_iter: int = 30
     holdout_fraction: float = 0.2
     reg_param: float = 0.01
+    reg_params: tuple[float, ...] = (0.003, 0.01)  # the grid searched by cross-validation
+    positive_weights: tuple[float, ...] = (1.0, 3.0)  # acceptor weight vs refuser (class weighting)
+    cv_folds: int = 3
+    drift_psi_threshold: float = 0.2  # a feature whose PSI or KS statistic exceeds these is flagged
+    drift_ks_threshold: float = 0.1
     response_window_days: int = 14
     contact_cost: float = 3.0
     revenue_per_acceptance: float = 11.0
@@ -151,7 +156,8 @@ def _coerce(value: Any, like: Any, key: str) -> Any:
             cleaned = tuple(str(v).strip() for v in items if str(v).strip())
             if not cleaned:
                 raise ValueError("empty list")
-            return cleaned
+            element = type(like[0]) if like else str
+            return tuple(element(v) for v in cleaned)
         if isinstance(like, Path):
             return Path(value)
         if isinstance(like, date):

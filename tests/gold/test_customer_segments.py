@@ -83,3 +83,29 @@ def test_assign_shapes_rows_to_the_contract(spark):
         (1, 1, "Low"),
         (2, 0, "High"),
     ]
+
+
+def test_a_retrain_keeps_each_segments_id_by_matching_centroids():
+    first = [profile(0, 2000.0, 10.0, 100.0, 900.0), profile(1, 600.0, 30.0, 500.0, 100.0)]
+    before = name_segments(first, 20.0)
+    previous = {before[p.cluster].segment_id: customer_segments.centroid(p) for p in first}
+    # retrained: KMeans numbered the clusters the other way, the mid segment now spends a bit more than the
+    # top one did, yet each is still nearest its own previous centroid
+    second = [profile(4, 650.0, 28.0, 480.0, 120.0), profile(9, 2100.0, 12.0, 110.0, 880.0)]
+    after = name_segments(second, 20.0, previous)
+    assert after[9].segment_id == before[0].segment_id and after[4].segment_id == before[1].segment_id
+    assert after[9].name == before[0].name
+
+
+def test_a_new_segment_after_k_grows_gets_the_next_free_id():
+    first = [profile(0, 2000.0, 10.0, 100.0, 900.0), profile(1, 100.0, 80.0, 50.0, 50.0)]
+    before = name_segments(first, 40.0)
+    previous = {before[p.cluster].segment_id: customer_segments.centroid(p) for p in first}
+    second = [
+        profile(0, 2050.0, 11.0, 100.0, 900.0),
+        profile(1, 110.0, 78.0, 50.0, 50.0),
+        profile(2, 700.0, 35.0, 600.0, 50.0),
+    ]
+    after = name_segments(second, 40.0, previous)
+    assert after[0].segment_id == before[0].segment_id and after[1].segment_id == before[1].segment_id
+    assert after[2].segment_id == 2

@@ -1,0 +1,87 @@
+"""Figures logged to MLflow with each training run (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
+
+
+def k_selection(silhouette: Mapping[int, float], inertia: Mapping[int, float]) -> Figure:
+    """Silhouette (higher is better) and inertia (the elbow) against the number of clusters."""
+    ks = sorted(silhouette)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    left.plot(ks, [silhouette[k] for k in ks], marker="o")
+    left.set(title="silhouette by k", xlabel="k", ylabel="silhouette")
+    right.plot(ks, [inertia[k] for k in ks], marker="o")
+    right.set(title="inertia by k (elbow)", xlabel="k", ylabel="within-cluster sum of squares")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def classifier_report(labels: Sequence[float], probabilities: Sequence[float], threshold: float) -> Figure:
+    """ROC and precision-recall curves, reliability curve, cumulative gain and lift by decile."""
+    y = np.asarray(labels, dtype=float)
+    p = np.asarray(probabilities, dtype=float)
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    fpr, tpr, _ = skm.roc_curve(y, p)
+    axes[0].plot(fpr, tpr)
+    axes[0].plot([0, 1], [0, 1], linestyle=":")
+    axes[0].set(
+        title=f"ROC (AUC {skm.roc_auc_score(y, p):.3f})",
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+    )
+    precision, recall, _ = skm.precision_recall_curve(y, p)
+    axes[1].plot(recall, precision)
+    axes[1].axhline(y.mean(), linestyle=":")
+    axes[1].set(
+        title=f"precision-recall (AP {skm.average_precision_score(y, p):.3f})",
+        xlabel="recall",
+        ylabel="precision",
+    )
+    order = np.argsort(-p)
+    bins = np.array_split(order, 10)
+    predicted = [p[b].mean() for b in bins]
+    observed = [y[b].mean() for b in bins]
+    axes[2].plot(predicted, observed, marker="o")
+    axes[2].plot([0, 1], [0, 1], linestyle=":")
+    axes[2].set(
+        title=f"reliability (Brier {skm.brier_score_loss(y, np.clip(p, 0, 1)):.3f})",
+        xlabel="mean predicted",
+        ylabel="observed rate",
+    )
+    gain = np.cumsum([y[b].sum() for b in bins]) / max(y.sum(), 1)
+    deciles = np.arange(1, 11)
+    axes[3].bar(deciles, [y[b].mean() / max(y.mean(), 1e-9) for b in bins], alpha=0.4, label="lift")
+    axes[3].plot(deciles, gain * 10, marker="o", label="cumulative gain (x10%)")
+    axes[3].set(
+        title=f"lift and gain by decile (threshold {threshold:.2f})", xlabel="decile (1 = highest scores)"
+    )
+    axes[3].legend()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def lift_table(labels: Sequence[float], probabilities: Sequence[float]) -> dict[str, list[float]]:
+    """Per score decile: acceptance rate, lift over the average, cumulative share of acceptors."""
+    y = np.asarray(labels, dtype=float)
+    order = np.argsort(-np.asarray(probabilities, dtype=float))
+    bins = np.array_split(order, 10)
+    rate = [float(y[b].mean()) if len(b) else 0.0 for b in bins]
+    base = float(y.mean()) or 1.0
+    gain = np.cumsum([y[b].sum() for b in bins]) / max(float(y.sum()), 1.0)
+    return {
+        "decile": list(range(1, 11)),
+        "acceptance_rate": rate,
+        "lift": [r / base for r in rate],
+        "cumulative_gain": [float(g) for g in gain],
+    }

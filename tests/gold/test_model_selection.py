@@ -1,0 +1,74 @@
+"""Cross-validation mechanics with transparent scorers: folds, selection inside the training rows only."""
+
+import pytest
+from pyspark.sql import functions as F
+
+from gold.model_selection import Candidate, assign_folds, evaluate, nested_cross_validation, select
+from gold.objectives import Economics
+
+ECONOMICS = Economics(3.0, 11.0)
+
+
+def _data(spark, n=300):
+    # label 1 for the top 20% of x, so "probability = x" ranks perfectly
+    rows = [(i, i / n, 1.0 if i >= 0.8 * n else 0.0) for i in range(n)]
+    return spark.createDataFrame(rows, "customer_id BIGINT, x DOUBLE, label DOUBLE")
+
+
+def _scorer(seen):
+    def fit_predict(train, test, candidate):
+        seen.append(
+            (
+                {r[0] for r in train.select("customer_id").collect()},
+                {r[0] for r in test.select("customer_id").collect()},
+            )
+        )
+        probability = F.col("x") if candidate.reg_param == 1.0 else F.lit(0.5)  # a good and a useless model
+        return test.select("customer_id", "label", probability.alias("probability")).toPandas()
+
+    return fit_predict
+
+
+def test_folds_are_stratified_and_deterministic(spark):
+    folds = assign_folds(_data(spark), k=5, seed=1)
+    counts = folds.groupBy("_fold").agg(F.count("*").alias("n"), F.sum("label").alias("pos")).collect()
+    assert sorted((r["n"], r["pos"]) for r in counts) == [(60, 12.0)] * 5
+    again = assign_folds(_data(spark), k=5, seed=1)
+    assert sorted(folds.select("customer_id", "_fold").collect()) == sorted(
+        again.select("customer_id", "_fold").collect()
+    )
+
+
+def test_selection_prefers_the_better_candidate_and_a_profitable_threshold(spark):
+    selection = select(_data(spark), [Candidate(2.0, 1.0), Candidate(1.0, 1.0)], 3, 7, _scorer([]), ECONOMICS)
+    assert selection.candidate == Candidate(1.0, 1.0)
+    assert 0.79 <= selection.threshold <= 0.8  # exactly the acceptors
+    assert selection.scores[Candidate(1.0, 1.0).name] == pytest.approx(1.0)
+
+
+def test_nested_cross_validation_never_tunes_on_the_fold_it_is_judged_on(spark):
+    seen: list = []
+    per_fold, scored = nested_cross_validation(
+        _data(spark),
+        k=3,
+        inner_k=2,
+        seed=3,
+        candidates=[Candidate(1.0, 1.0), Candidate(2.0, 1.0)],
+        fit_predict=_scorer(seen),
+        economics=ECONOMICS,
+    )
+    assert len(per_fold) == 3 and sorted(scored["customer_id"]) == list(range(300))
+    assert len(seen) == 3 * (2 * 2 + 1)  # per outer fold: 2 inner folds x 2 candidates, then the final fit
+    for fold in range(3):
+        *inner, (outer_train, judged) = seen[fold * 5 : fold * 5 + 5]
+        assert all(not (judged & (train | test)) for train, test in inner)
+        assert not (judged & outer_train)
+    assert per_fold["profit"].sum() == pytest.approx(11 * 60 - 3 * 60)
+
+
+def test_evaluate_reports_decision_and_calibration_metrics():
+    result = evaluate([1, 0, 1, 0], [0.9, 0.8, 0.3, 0.1], 0.5, ECONOMICS)
+    assert (result["tp"], result["fp"], result["fn"], result["tn"]) == (1, 1, 1, 1)
+    assert result["precision"] == 0.5 and result["recall"] == 0.5 and result["f1"] == 0.5
+    assert result["profit"] == 11 - 6 and result["roc_auc"] == 0.75
+    assert result["brier"] == pytest.approx((0.01 + 0.64 + 0.49 + 0.01) / 4)

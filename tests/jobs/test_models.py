@@ -1,0 +1,75 @@
+"""The registry guarding production, on the generated lakehouse: promotions recorded, rollback, drift."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import cli
+from jobs.registry import ACCEPTANCE_MODEL
+from jobs.train_acceptance import CHALLENGER, record_decision
+from pipelines import tracking
+from pipelines.tables import Lakehouse
+
+pytestmark = pytest.mark.e2e
+
+
+def test_training_records_its_promotion_with_both_models_metrics(generated):
+    promotions = Lakehouse(generated.spark, generated.config).read("ops.model_promotions")
+    first = promotions.where(F.col("model_name") == ACCEPTANCE_MODEL).orderBy("decided_at").first()
+    assert first["decision"] == "promoted" and first["champion_version"] is None
+    assert first["reason"] == "no champion to compare with" and 0 < first["candidate_pr_auc"] <= 1
+    client = tracking.configure(generated.config)
+    assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == first["candidate_version"]
+
+
+def test_rollback_restores_the_previous_champion_and_records_it(generated, capsys):
+    client = tracking.configure(generated.config)
+    original = tracking.get_alias(client, ACCEPTANCE_MODEL)
+    with mlflow.start_run(run_name="a newer champion"):
+        newer = tracking.log_model(
+            client, tracking.load_model(ACCEPTANCE_MODEL), ACCEPTANCE_MODEL, original.tags
+        )
+    tracking.set_alias(client, ACCEPTANCE_MODEL, newer.version)
+    record_decision(
+        generated,
+        {
+            "model_name": ACCEPTANCE_MODEL,
+            "decision": "promoted",
+            "candidate_version": newer.version,
+            "champion_version": original.version,
+            "reason": "test promotion",
+        },
+    )
+    assert cli.main(["models", "rollback", "--root", str(generated.config.root)]) == 0
+    assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == original.version
+    assert tracking.get_alias(client, ACCEPTANCE_MODEL, CHALLENGER).version == newer.version
+    last = (
+        Lakehouse(generated.spark, generated.config)
+        .read("ops.model_promotions")
+        .orderBy(F.col("decided_at").desc())
+        .first()
+    )
+    assert (last["decision"], last["candidate_version"], last["champion_version"]) == (
+        "rollback",
+        original.version,
+        newer.version,
+    )
+    assert cli.main(["models", "rollback", "--root", str(generated.config.root)]) == 1
+    assert "no earlier promoted champion" in capsys.readouterr().err
+
+
+def test_scoring_writes_drift_per_feature_and_for_the_score(generated):
+    drift = (
+        Lakehouse(generated.spark, generated.config)
+        .read("ops.feature_drift")
+        .where(F.col("run_id") == generated.run_id)
+    )
+    rows = {r["feature"]: r for r in drift.collect()}
+    assert "acceptance_probability" in rows and "spend_total" in rows and "income" in rows
+    assert all(r["psi"] is None or r["psi"] >= 0 for r in rows.values())
+    assert all(r["ks"] is None or 0 <= r["ks"] <= 1 for r in rows.values())
+    assert {r["model_version"] for r in rows.values()} == {
+        tracking.get_alias(tracking.configure(generated.config), ACCEPTANCE_MODEL).version
+    }
