@@ -29,6 +29,7 @@ LABEL = "label"
 WEIGHT = "weight"
 PROBABILITY = "acceptance_probability"
 FEATURES_VECTOR = "acceptance_features"
+RAW_VECTOR = "acceptance_raw"
 
 
 def training_set(features: DataFrame, responses: DataFrame, campaign_id: str) -> DataFrame:
@@ -104,8 +105,8 @@ def build_pipeline(
             stringOrderType="alphabetAsc",
         ),
         OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"),
-        VectorAssembler(inputCols=[*imputed, *encoded], outputCol="acceptance_raw"),
-        StandardScaler(inputCol="acceptance_raw", outputCol=FEATURES_VECTOR, withMean=True, withStd=True),
+        VectorAssembler(inputCols=[*imputed, *encoded], outputCol=RAW_VECTOR),
+        StandardScaler(inputCol=RAW_VECTOR, outputCol=FEATURES_VECTOR, withMean=True, withStd=True),
     ]
     if estimator == "gbt":
         stages.append(

@@ -1,8 +1,14 @@
-"""gold.customer_segments: one row per (customer_id, as_of_date): the customer's KMeans segment and its name.
+"""gold.customer_segments: one row per (customer_id, as_of_date): the customer's segment in two views.
 
-Segments are fitted on standardized value features (spend, orders, recency, deal share, web visits).
-Segment ids are ranks by mean spend (0 = highest value), so they do not depend on KMeans' arbitrary
-cluster numbering, and names are derived from each segment's centroid statistics.
+Two KMeans views, as in the public two-stage segmentation case:
+- value: standardized recency, frequency and monetary features (log spend, log orders, recency, deal share,
+  web visits); named by value tier and recency, e.g. ``High value / Recent``;
+- taste: each customer's share of spend per category; named by the categories the segment buys more of
+  than everyone does, e.g. ``Meat & Wines``.
+The combined label reads ``High value / Recent : Meat & Wines``. Ids do not depend on KMeans' arbitrary
+cluster numbering: at first training they rank segments (value by spend, taste by size), and a retrain keeps
+each segment's id by matching its centroid to the previous model's. Names always come from centroid
+statistics.
 """
 
 from __future__ import annotations
@@ -25,24 +31,38 @@ CONTRACT = Contract(
     name="gold.customer_segments",
     ddl=(
         "customer_id BIGINT NOT NULL, as_of_date DATE NOT NULL, segment_id INT NOT NULL, "
-        "segment_name STRING NOT NULL, model_version STRING NOT NULL, run_id STRING NOT NULL"
+        "segment_name STRING NOT NULL, value_segment_id INT NOT NULL, value_segment STRING NOT NULL, "
+        "taste_segment_id INT NOT NULL, taste_segment STRING NOT NULL, model_version STRING NOT NULL, "
+        "run_id STRING NOT NULL"
     ),
     grain="one row per customer_id and as_of_date",
     primary_key=("customer_id", "as_of_date"),
     partition_by=("as_of_date",),
     comments={
-        "segment_id": "ranks segments by mean spend at first training (0 = highest); a retrain keeps each segment's id by matching centroids",
-        "segment_name": "value tier / recency : the category with the highest spend lift, from centroid statistics",
+        "segment_id": "value_segment_id x 10 + taste_segment_id: one id per combined segment",
+        "segment_name": "the combined label: value segment : taste segment",
+        "value_segment_id": "value segment; ranked by mean spend at first training (0 = highest), kept across retrains",
+        "value_segment": "value tier / recency, from the value segment's centroid statistics",
+        "taste_segment_id": "taste segment; ranked by size at first training, kept across retrains",
+        "taste_segment": "the categories whose share of spend most exceeds everyone's",
         "model_version": "registered version of the segmentation model",
     },
 )
 
 FEATURES = ("log_spend_total", "log_orders_total", "recency_days", "deal_share", "web_visits_30d")
-CLUSTER = "cluster"
+VIEWS = ("value", "taste")
+CLUSTER = "cluster"  # the value view's cluster column
+TASTE_CLUSTER = "taste_cluster"
 
 
-def segment_input(features: DataFrame) -> DataFrame:
-    """The clustering inputs: log-scaled spend and orders (both are heavily skewed), deal share."""
+def taste_columns(categories: Sequence[str]) -> list[str]:
+    return [f"taste_{c}" for c in categories]
+
+
+def segment_input(features: DataFrame, categories: Sequence[str] = ()) -> DataFrame:
+    """The clustering inputs: log-scaled spend and orders (both are heavily skewed), deal share, and each
+    category's share of the customer's spend (zero for a customer without spend)."""
+    has_spend = F.col("spend_total") > 0
     return features.select(
         "*",
         F.log1p("spend_total").alias("log_spend_total"),
@@ -50,17 +70,44 @@ def segment_input(features: DataFrame) -> DataFrame:
         F.when(F.col("orders_total") > 0, F.col("deal_orders") / F.col("orders_total"))
         .when(F.col("orders_total") == 0, F.lit(0.0))
         .alias("deal_share"),
+        *[
+            F.when(has_spend, F.col(f"spend_{c}") / F.col("spend_total"))
+            .when(~has_spend, F.lit(0.0))
+            .alias(t)
+            for c, t in zip(categories, taste_columns(categories), strict=True)
+        ],
     )
 
 
-def build_pipeline(k: int, seed: int, max_iter: int = 30) -> Pipeline:
-    return Pipeline(
-        stages=[
-            VectorAssembler(inputCols=list(FEATURES), outputCol="segment_raw"),
-            StandardScaler(inputCol="segment_raw", outputCol="segment_scaled", withMean=True, withStd=True),
-            KMeans(featuresCol="segment_scaled", predictionCol=CLUSTER, k=k, seed=seed, maxIter=max_iter),
-        ]
-    )
+def scaled_column(view: str) -> str:
+    """The vector KMeans clusters (and the silhouette is measured on) for a view."""
+    return "segment_scaled" if view == "value" else "taste_raw"
+
+
+def build_pipeline(
+    k: int, seed: int, max_iter: int = 30, view: str = "value", categories: Sequence[str] = ()
+) -> Pipeline:
+    """Value view: standardized FEATURES; taste view: the spend shares as they are (comparable units)."""
+    if view == "value":
+        return Pipeline(
+            stages=[
+                VectorAssembler(inputCols=list(FEATURES), outputCol="segment_raw"),
+                StandardScaler(
+                    inputCol="segment_raw", outputCol="segment_scaled", withMean=True, withStd=True
+                ),
+                KMeans(featuresCol="segment_scaled", predictionCol=CLUSTER, k=k, seed=seed, maxIter=max_iter),
+            ]
+        )
+    if view == "taste":
+        return Pipeline(
+            stages=[
+                VectorAssembler(inputCols=taste_columns(categories), outputCol="taste_raw"),
+                KMeans(
+                    featuresCol="taste_raw", predictionCol=TASTE_CLUSTER, k=k, seed=seed, maxIter=max_iter
+                ),
+            ]
+        )
+    raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
 
 
 def profile_columns(categories: Sequence[str]) -> list:  # type: ignore[type-arg]
@@ -118,18 +165,25 @@ def match_previous(
 ) -> dict[int, int]:
     """New cluster -> the previous model's segment id with the nearest centroid (one-to-one, minimal total
     distance, each dimension scaled by its spread). Clusters left over when k grew get no entry."""
-    if not previous or not profiles:
+    matched = _match([centroid(p) for p in profiles], previous)
+    return {profiles[i].cluster: segment_id for i, segment_id in matched.items()}
+
+
+def _match(centroids: Sequence[Sequence[float]], previous: Mapping[int, Sequence[float]]) -> dict[int, int]:
+    """Index of each new centroid -> the id of the previous centroid it is paired with (Hungarian method on
+    distances scaled by each dimension's spread); unpaired new centroids are left out."""
+    if not previous or not centroids:
         return {}
-    new = np.array([centroid(p) for p in profiles])
+    new = np.array([list(c) for c in centroids], dtype=float)
     old_ids = sorted(previous)
-    old = np.array([list(previous[i]) for i in old_ids])
+    old = np.array([list(previous[i]) for i in old_ids], dtype=float)
     if old.shape[1] != new.shape[1]:
         return {}  # the categories changed: nothing comparable
     spread = np.vstack([new, old]).std(axis=0)
     spread[spread == 0] = 1.0
     cost = np.linalg.norm((new[:, None, :] - old[None, :, :]) / spread, axis=2)
     rows, cols = linear_sum_assignment(cost)
-    return {profiles[r].cluster: old_ids[c] for r, c in zip(rows, cols, strict=True)}
+    return {int(r): old_ids[c] for r, c in zip(rows, cols, strict=True)}
 
 
 def name_segments(
@@ -178,17 +232,69 @@ def name_segments(
     return segments
 
 
+@dataclass(frozen=True)
+class TasteProfile:
+    cluster: int
+    size: int
+    shares: Mapping[str, float]  # mean share of spend per category
+
+
+def name_tastes(
+    profiles: Sequence[TasteProfile], previous: Mapping[int, Sequence[float]] | None = None
+) -> dict[int, Segment]:
+    """Name taste clusters by the categories whose mean share most exceeds the population's (one, or two
+    when the second also stands out by 10%), e.g. ``Meat & Wines``; ids as in ``name_segments``."""
+    customers = sum(p.size for p in profiles) or 1
+    categories = sorted({c for p in profiles for c in p.shares})
+    overall = {c: sum(p.shares.get(c, 0.0) * p.size for p in profiles) / customers for c in categories}
+    ranked = sorted(profiles, key=lambda p: (-p.size, p.cluster))
+    old = dict(previous or {})
+    matched = _match([[p.shares.get(c, 0.0) for c in categories] for p in ranked], old)
+    matched = {ranked[i].cluster: v for i, v in matched.items()}
+    free = iter(i for i in range(len(ranked) + len(old)) if i not in matched.values())
+    segments: dict[int, Segment] = {}
+    used: dict[str, int] = {}
+    for profile in ranked:
+        lift = {c: profile.shares.get(c, 0.0) / overall[c] for c in categories if overall[c] > 0}
+        top = sorted(lift, key=lambda c: (-lift[c], c))[:2]
+        chosen = top[:1] + [c for c in top[1:] if lift[c] >= 1.1]
+        name = " & ".join(c.capitalize() for c in chosen) or "Mixed"
+        used[name] = used.get(name, 0) + 1
+        if used[name] > 1:
+            name = f"{name} ({used[name]})"
+        segment_id = matched[profile.cluster] if profile.cluster in matched else next(free)
+        segments[profile.cluster] = Segment(segment_id, name, profile.size)
+    return segments
+
+
+def taste_centroid(profile: TasteProfile) -> list[float]:
+    return [profile.shares[c] for c in sorted(profile.shares)]
+
+
 def assign(
-    clustered: DataFrame, segments: Mapping[int, Segment], *, as_of: date, model_version: str, run_id: str
+    clustered: DataFrame,
+    values: Mapping[int, Segment],
+    tastes: Mapping[int, Segment],
+    *,
+    as_of: date,
+    model_version: str,
+    run_id: str,
 ) -> DataFrame:
-    """Attach segment ids and names to clustered customers, shaped to the table contract."""
+    """Attach both views' ids and names and the combined segment to clustered customers."""
     spark = clustered.sparkSession
-    lookup = spark.createDataFrame(
-        [(cluster, s.segment_id, s.name) for cluster, s in segments.items()],
-        f"{CLUSTER} INT, segment_id INT, segment_name STRING",
+    value_lookup = spark.createDataFrame(
+        [(cluster, s.segment_id, s.name) for cluster, s in values.items()],
+        f"{CLUSTER} INT, value_segment_id INT, value_segment STRING",
+    )
+    taste_lookup = spark.createDataFrame(
+        [(cluster, s.segment_id, s.name) for cluster, s in tastes.items()],
+        f"{TASTE_CLUSTER} INT, taste_segment_id INT, taste_segment STRING",
     )
     return (
-        clustered.join(F.broadcast(lookup), CLUSTER, how="inner")
+        clustered.join(F.broadcast(value_lookup), CLUSTER, how="inner")
+        .join(F.broadcast(taste_lookup), TASTE_CLUSTER, how="inner")
+        .withColumn("segment_id", F.col("value_segment_id") * 10 + F.col("taste_segment_id"))
+        .withColumn("segment_name", F.concat_ws(" : ", "value_segment", "taste_segment"))
         .withColumn("as_of_date", F.lit(as_of))
         .withColumn("model_version", F.lit(model_version))
         .withColumn("run_id", F.lit(run_id))

@@ -35,11 +35,27 @@ def run(ctx: RunContext) -> None:
     )
     with step(f"score: segments as of {ctx.as_of}"):
         champion = tracking.get_alias(client, SEGMENT_MODEL)
-        mapping = json.loads(champion.tags["segments"])
-        names = {int(c): customer_segments.Segment(int(v[0]), str(v[1]), 0) for c, v in mapping.items()}
-        clustered = tracking.load_model(SEGMENT_MODEL).transform(customer_segments.segment_input(features))
+        views = {
+            view: {
+                int(c): customer_segments.Segment(int(v[0]), str(v[1]), 0)
+                for c, v in json.loads(champion.tags.get(view, "{}")).items()
+            }
+            for view in ("segments", "tastes")
+        }
+        if not views["tastes"]:
+            raise tracking.ModelNotFoundError(
+                f"{SEGMENT_MODEL} version {champion.version} predates the taste view: run `lakehouse train`"
+            )
+        clustered = tracking.load_model(SEGMENT_MODEL).transform(
+            customer_segments.segment_input(features, ctx.config.categories)
+        )
         segments = customer_segments.assign(
-            clustered, names, as_of=ctx.as_of, model_version=champion.version, run_id=ctx.run_id
+            clustered,
+            views["segments"],
+            views["tastes"],
+            as_of=ctx.as_of,
+            model_version=champion.version,
+            run_id=ctx.run_id,
         )
         written = lakehouse.overwrite(
             customer_segments.CONTRACT, segments, partition={"as_of_date": ctx.as_of}

@@ -106,8 +106,11 @@ def _champion_on(
 
 
 def _drivers(ctx: RunContext, model, train: DataFrame, version: str) -> None:  # type: ignore[no-untyped-def]
-    attrs = model.transform(train.limit(1)).schema[acceptance.FEATURES_VECTOR].metadata["ml_attr"]["attrs"]
-    names = [a["name"] for group in attrs.values() for a in sorted(group, key=lambda a: a["idx"])]
+    # the assembled (pre-scaling) vector carries the input names; scaling keeps their order
+    attrs = model.transform(train.limit(1)).schema[acceptance.RAW_VECTOR].metadata["ml_attr"]["attrs"]
+    names = [
+        a["name"] for a in sorted((a for group in attrs.values() for a in group), key=lambda a: a["idx"])
+    ]
     names = [n.removesuffix("_imputed").replace("_onehot_", "=") for n in names]
     rows = acceptance_drivers.rows(names, list(model.stages[-1].coefficients))
     frame = ctx.spark.createDataFrame(

@@ -48,7 +48,13 @@ def test_rows_carry_segment_score_profit_decile_and_a_flag_per_objective(spark):
         "contact_balanced BOOLEAN, contact_cost_saving BOOLEAN, segment_model_version STRING, "
         "acceptance_model_version STRING, run_id STRING",
     )
-    assert_df_equality(out.select(*expected.columns), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        out.select(*expected.columns),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+        ignore_metadata=True,
+    )
 
 
 def test_a_model_without_thresholds_for_every_objective_is_refused(spark):

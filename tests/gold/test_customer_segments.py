@@ -72,17 +72,68 @@ def test_well_separated_groups_land_in_different_segments(spark):
     assert len(sets[True]) == 1 and len(sets[False]) == 1 and sets[True] != sets[False]
 
 
-def test_assign_shapes_rows_to_the_contract(spark):
-    clustered = spark.createDataFrame([(1, 0), (2, 1)], "customer_id BIGINT, cluster INT")
-    segments = {0: customer_segments.Segment(1, "Low", 1), 1: customer_segments.Segment(0, "High", 1)}
+def test_assign_combines_both_views_into_one_segment(spark):
+    clustered = spark.createDataFrame(
+        [(1, 0, 1), (2, 1, 0)], "customer_id BIGINT, cluster INT, taste_cluster INT"
+    )
+    values = {
+        0: customer_segments.Segment(1, "Low value / Lapsing", 1),
+        1: customer_segments.Segment(0, "High value / Recent", 1),
+    }
+    tastes = {
+        0: customer_segments.Segment(0, "Meat & Wines", 1),
+        1: customer_segments.Segment(2, "Fruits", 1),
+    }
     out = customer_segments.assign(
-        clustered, segments, as_of=date(2026, 6, 30), model_version="3", run_id="r"
+        clustered, values, tastes, as_of=date(2026, 6, 30), model_version="3", run_id="r"
     )
     assert out.columns == list(customer_segments.CONTRACT.columns)
     assert sorted((r["customer_id"], r["segment_id"], r["segment_name"]) for r in out.collect()) == [
-        (1, 1, "Low"),
-        (2, 0, "High"),
+        (1, 12, "Low value / Lapsing : Fruits"),
+        (2, 0, "High value / Recent : Meat & Wines"),
     ]
+
+
+def test_taste_segments_are_named_by_the_categories_they_buy_more_of_than_everyone():
+    profiles = [
+        customer_segments.TasteProfile(4, 50, {"fish": 0.05, "meat": 0.50, "wines": 0.45}),
+        customer_segments.TasteProfile(7, 30, {"fish": 0.40, "meat": 0.10, "wines": 0.50}),
+        customer_segments.TasteProfile(9, 20, {"fish": 0.05, "meat": 0.05, "wines": 0.90}),
+    ]
+    tastes = customer_segments.name_tastes(profiles)
+    assert {c: (s.segment_id, s.name) for c, s in tastes.items()} == {
+        4: (0, "Meat"),
+        7: (1, "Fish"),
+        9: (2, "Wines"),
+    }
+    previous = {tastes[p.cluster].segment_id: customer_segments.taste_centroid(p) for p in profiles}
+    reordered = [
+        customer_segments.TasteProfile(0, 25, {"fish": 0.06, "meat": 0.04, "wines": 0.90}),
+        customer_segments.TasteProfile(1, 45, {"fish": 0.06, "meat": 0.49, "wines": 0.45}),
+        customer_segments.TasteProfile(2, 30, {"fish": 0.41, "meat": 0.10, "wines": 0.49}),
+    ]
+    again = customer_segments.name_tastes(reordered, previous)
+    assert {c: s.segment_id for c, s in again.items()} == {0: 2, 1: 0, 2: 1}
+
+
+def test_well_separated_tastes_land_in_different_taste_segments(spark):
+    rows = [(i, 100.0, 90.0 - i % 5, 10.0 + i % 5) for i in range(20)]  # mostly meat
+    rows += [(100 + i, 100.0, 5.0 + i % 5, 95.0 - i % 5) for i in range(20)]  # mostly wine
+    features = spark.createDataFrame(
+        [(c, t, m, w, 5, 10, 1, 3) for c, t, m, w in rows],
+        "customer_id BIGINT, spend_total DOUBLE, spend_meat DOUBLE, spend_wines DOUBLE, orders_total BIGINT, "
+        "recency_days INT, deal_orders BIGINT, web_visits_30d BIGINT",
+    )
+    data = customer_segments.segment_input(features, ("meat", "wines"))
+    model = customer_segments.build_pipeline(2, 1, view="taste", categories=("meat", "wines")).fit(data)
+    groups = (
+        model.transform(data)
+        .groupBy((F.col("customer_id") < 100).alias("meat"))
+        .agg(F.collect_set(customer_segments.TASTE_CLUSTER).alias("clusters"))
+        .collect()
+    )
+    sets = {r["meat"]: r["clusters"] for r in groups}
+    assert len(sets[True]) == 1 and len(sets[False]) == 1 and sets[True] != sets[False]
 
 
 def test_a_retrain_keeps_each_segments_id_by_matching_centroids():

@@ -46,7 +46,11 @@ def test_segment_summary_adds_up_to_the_marketing_table(published):
     assert totals[3] == marketing.where("contact_balanced").count()
     expected = marketing.groupBy("segment_id").agg(F.count(F.lit(1)).alias("customers"))
     assert_df_equality(
-        summary.select("segment_id", "customers"), expected, ignore_row_order=True, ignore_nullable=True
+        summary.select("segment_id", "customers"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+        ignore_metadata=True,
     )
 
 
@@ -57,7 +61,12 @@ def test_campaign_targets_list_each_objectives_contacts_ranked(published):
     for objective in OBJECTIVES:
         listed = targets.where(F.col("objective") == objective)
         flagged = marketing.where(F.col(contact_column(objective)))
-        assert_df_equality(listed.select("customer_id"), flagged.select("customer_id"), ignore_row_order=True)
+        assert_df_equality(
+            listed.select("customer_id"),
+            flagged.select("customer_id"),
+            ignore_row_order=True,
+            ignore_metadata=True,
+        )
         ranks = [
             r["objective_rank"] for r in listed.orderBy(F.col("acceptance_probability").desc()).collect()
         ]
@@ -72,7 +81,7 @@ def test_dq_trend_has_a_row_per_rule_result(published):
     ctx, _ = published
     trend = ctx.spark.sql("SELECT table_name, rule, run_id, failed FROM ops.dq_trend")
     results = Lakehouse(ctx.spark, ctx.config).read("ops.dq_results").select(trend.columns)
-    assert_df_equality(trend, results, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(trend, results, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_the_sql_shell_runs_statements_and_survives_errors(published, monkeypatch, capsys):

@@ -46,7 +46,14 @@ def test_final_table_has_one_scored_segmented_row_per_customer(lakehouse):
     ).collect()[0]
     assert summary["rows"] == summary["customers"] == CUSTOMERS
     assert 0.0 <= summary["lo"] < summary["hi"] <= 1.0
-    assert summary["unsegmented"] == 0 and 3 <= summary["segments"] <= 4
+    views = (
+        Lakehouse(ctx.spark, ctx.config)
+        .read("gold.customer_segments")
+        .agg(F.countDistinct("value_segment_id"), F.countDistinct("taste_segment_id"))
+        .first()
+    )
+    assert summary["unsegmented"] == 0 and 3 <= views[0] <= 4 and 3 <= views[1] <= 4  # k range 3..4
+    assert summary["segments"] <= views[0] * views[1]
 
 
 def test_summary_shows_tables_rows_segments_metrics_and_how_to_look_inside(lakehouse, capsys):
@@ -102,7 +109,9 @@ def test_running_the_same_day_again_changes_no_table(lakehouse):
     after = snapshot(again)
     assert sorted(after) == sorted(before)
     for name, frame in before.items():
-        assert_df_equality(after[name], frame, ignore_row_order=True, ignore_nullable=True)
+        assert_df_equality(
+            after[name], frame, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+        )
     assert {k: v["version"] for k, v in again.report["models"].items()} == models_before
     assert all(v["reused"] for v in again.report["models"].values())
     assert all(r["files"] == 0 for r in again.report["ingest"].values())

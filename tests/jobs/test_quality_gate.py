@@ -209,12 +209,14 @@ def test_a_run_killed_during_ingestion_and_rerun_equals_an_uninterrupted_run(spa
             lakehouse_killed.read(table).drop(*lineage),
             lakehouse_clean.read(table).drop(*lineage),
             ignore_row_order=True,
+            ignore_metadata=True,
         )
     columns = ["source", "file", "rows", "malformed_rows", "status"]
     assert_df_equality(
         lakehouse_killed.read(INGEST_LOG.name).select(*columns),
         lakehouse_clean.read(INGEST_LOG.name).select(*columns),
         ignore_row_order=True,
+        ignore_metadata=True,
     )
 
 

@@ -24,7 +24,7 @@ def test_every_failed_rule_is_named_and_null_counts_as_failure(spark):
         ],
         "id INT, amount DOUBLE, _failed_rules ARRAY<STRING>, _quarantine_rules ARRAY<STRING>",
     )
-    assert_df_equality(flagged, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(flagged, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_evaluate_counts_each_rule_and_decides_outcomes(spark):
