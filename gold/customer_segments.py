@@ -67,7 +67,8 @@ def segment_input(features: DataFrame, categories: Sequence[str] = ()) -> DataFr
         "*",
         F.log1p("spend_total").alias("log_spend_total"),
         F.log1p("orders_total").alias("log_orders_total"),
-        F.when(F.col("orders_total") > 0, F.col("deal_orders") / F.col("orders_total"))
+        # at most 1: a source may count deal purchases apart from the channels (the CRM case does)
+        F.when(F.col("orders_total") > 0, F.least(F.col("deal_orders") / F.col("orders_total"), F.lit(1.0)))
         .when(F.col("orders_total") == 0, F.lit(0.0))
         .alias("deal_share"),
         *[

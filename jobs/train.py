@@ -40,15 +40,33 @@ def _choose_k(ctx: RunContext, data: DataFrame, view: str, k_values: list[int]):
             k, settings.seed, settings.segment_max_iter, view, ctx.config.categories
         ).fit(data)
         silhouette = evaluator.evaluate(model.transform(data))
-        inertia = float(model.stages[-1].summary.trainingCost)
-        fitted[k] = (silhouette, model, inertia)
-        mlflow.log_metrics({f"{view}_silhouette": silhouette, f"{view}_inertia": inertia}, step=k)
-        ctx.log.info("  %s view k=%d: silhouette %.3f, inertia %.1f", view, k, silhouette, inertia)
+        summary = model.stages[-1].summary
+        inertia = float(summary.trainingCost)
+        smallest = min(summary.clusterSizes) / max(sum(summary.clusterSizes), 1)
+        fitted[k] = (silhouette, model, inertia, smallest)
+        mlflow.log_metrics(
+            {
+                f"{view}_silhouette": silhouette,
+                f"{view}_inertia": inertia,
+                f"{view}_smallest_share": smallest,
+            },
+            step=k,
+        )
+        ctx.log.info(
+            "  %s view k=%d: silhouette %.3f, inertia %.1f, smallest segment %.1f%%",
+            view,
+            k,
+            silhouette,
+            inertia,
+            100 * smallest,
+        )
     mlflow.log_figure(
         figures.k_selection({k: v[0] for k, v in fitted.items()}, {k: v[2] for k, v in fitted.items()}),
         f"{view}_k_selection.png",
     )
-    best = max(fitted, key=lambda k: (fitted[k][0], -k))
+    # a segment of a handful of outliers is no persona: k whose smallest segment is too small is passed over
+    usable = [k for k in fitted if fitted[k][3] >= settings.segment_min_share] or list(fitted)
+    best = max(usable, key=lambda k: (fitted[k][0], -k))
     mlflow.log_metrics({f"{view}_k": best, f"{view}_best_silhouette": fitted[best][0]})
     return best, fitted[best][0], fitted[best][1]
 

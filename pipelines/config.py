@@ -65,6 +65,7 @@ class ModelSettings:
     segment_k_min: int = 3
     segment_k_max: int = 6
     segment_max_iter: int = 30
+    segment_min_share: float = 0.02  # k is only chosen if its smallest segment holds this share of customers
     holdout_fraction: float = 0.2
     reg_param: float = 0.01
     reg_params: tuple[float, ...] = (0.003, 0.01)  # the grid searched by cross-validation
