@@ -170,3 +170,42 @@ def test_other_categories_need_no_code_change(spark, category):
     )
     row = df.collect()[0]
     assert (row[f"spend_{category}"], row["orders_app"]) == (7.0, 1)
+
+
+def test_no_later_event_or_attribute_leaks_into_the_features(spark):
+    """Features as of AS_OF from the whole history equal those from the history cut at AS_OF, while the
+    later data is rich enough to change the features of a later date: any leak would show."""
+    after = datetime(2026, 7, 1, 8)
+    rows = dict(
+        customer_rows=[
+            (1, date(2024, 1, 1), 40000.0, datetime(2020, 1, 1), datetime(2026, 7, 1)),
+            (1, date(2024, 1, 1), 99000.0, datetime(2026, 7, 1), None),  # income changes after AS_OF
+            (2, date(2025, 3, 1), 30000.0),
+        ],
+        order_rows=[
+            ("o1", 1, datetime(2026, 6, 29, 20), "web", False, [("wines", 10.0)]),
+            ("o2", 1, after, "store", True, [("meat", 500.0), ("wines", 5.0)]),  # after AS_OF
+            ("o3", 2, datetime(2026, 6, 30, 0, 0, 1), "web", True, [("meat", 7.0)]),  # on AS_OF: excluded
+        ],
+        visit_rows=[("V1", 1, datetime(2026, 6, 20)), ("V2", 2, after), ("V3", 1, datetime(2026, 6, 30))],
+        contact_rows=[("c1", 1, datetime(2026, 5, 1), True), ("c2", 2, after, True)],
+        complaint_rows=[("K1", 2, datetime(2026, 7, 3))],
+    )
+    cut = datetime(2026, 6, 30)
+    truncated = dict(
+        customer_rows=[
+            (1, date(2024, 1, 1), 40000.0, datetime(2020, 1, 1), None),
+            (2, date(2025, 3, 1), 30000.0),
+        ],
+        order_rows=[r for r in rows["order_rows"] if r[2] < cut],
+        visit_rows=[r for r in rows["visit_rows"] if r[2] < cut],
+        contact_rows=[r for r in rows["contact_rows"] if r[2] < cut],
+        complaint_rows=[r for r in rows["complaint_rows"] if r[2] < cut],
+    )
+    assert features(spark, **rows) == features(spark, **truncated)
+    later = customer_features.transform(
+        **frames(spark, **rows), as_of=date(2026, 7, 10), vocabulary=VOCAB, lookback_days=730
+    )
+    later_rows = {r["customer_id"]: r for r in later.collect()}
+    assert later_rows[1]["income"] == 99000.0 and later_rows[1]["spend_meat"] == 500.0
+    assert later_rows[2]["complaints_2y"] == 1 and later_rows[2]["campaigns_accepted"] == 1
