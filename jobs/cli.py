@@ -6,6 +6,7 @@ lakehouse run [--as-of DATE]                     run every stage in one process
 lakehouse demo                                   generate sample data if the landing zone is empty, run all
 lakehouse import-crm PATH [--no-models]          import the public CRM case file, then train and score
 lakehouse evaluate-crm PATH [--folds 5]          cross-validate the acceptance model and baselines on it
+lakehouse targets [--objective O] [--budget N]    who to contact; --output list.csv
 lakehouse models rollback [--model M]            make the previous champion champion again
 lakehouse quarantine replay [--table T]         re-validate quarantined rows after a fix
 lakehouse sql ["SELECT ..."]                     query tables and views by name; no query: a SQL shell
@@ -18,7 +19,20 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs import crm, evaluate, features, ingest, models, publish, refine, run_all, score, shell, train
+from jobs import (
+    crm,
+    evaluate,
+    features,
+    ingest,
+    models,
+    publish,
+    refine,
+    run_all,
+    score,
+    shell,
+    targets,
+    train,
+)
 from jobs.common import add_config_arguments, add_run_arguments, config_from_args, iso_date, start_context
 from pipelines import tracking
 from pipelines.config import ConfigError
@@ -178,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     models.add_arguments(commands.add_parser("models", help="work with the registered models (rollback)"))
+    targets.add_arguments(
+        commands.add_parser(
+            "targets", help="who to contact: a business objective's list, or the best N (budget)"
+        )
+    )
 
     quarantine = commands.add_parser("quarantine", help="work with the silver quarantine tables")
     actions = quarantine.add_subparsers(dest="action", required=True, metavar="ACTION")

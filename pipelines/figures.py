@@ -72,9 +72,11 @@ def classifier_report(labels: Sequence[float], probabilities: Sequence[float], t
 
 
 def lift_table(labels: Sequence[float], probabilities: Sequence[float]) -> dict[str, list[float]]:
-    """Per score decile: acceptance rate, lift over the average, cumulative share of acceptors."""
+    """Per score decile: mean predicted probability and observed acceptance rate (the reliability curve),
+    lift over the average, cumulative share of acceptors (the gain curve)."""
     y = np.asarray(labels, dtype=float)
-    order = np.argsort(-np.asarray(probabilities, dtype=float))
+    p = np.asarray(probabilities, dtype=float)
+    order = np.argsort(-p)
     bins = np.array_split(order, 10)
     rate = [float(y[b].mean()) if len(b) else 0.0 for b in bins]
     base = float(y.mean()) or 1.0

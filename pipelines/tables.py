@@ -3,7 +3,7 @@
 Tables live at the paths the config builds (``<root>/tables/<layer>/<table>``) and are registered in the
 session's catalog under their names when created, so ``SELECT * FROM gold.customer_marketing`` works in
 SQL; ``register_catalog`` (re)registers every table found on disk, e.g. for a catalog that another
-lakehouse or a copied folder left pointing elsewhere.
+lakehouse or a copied folder left pointing elsewhere (``lakehouse publish`` and every full run do it).
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ class Lakehouse:
             builder = builder.partitionedBy(*contract.partition_by)
         for key, value in contract.properties.items():
             builder = builder.property(key, value)
+        created = not self.exists(contract.name)
         table = builder.comment(contract.grain).execute()
-        self.register(contract.name)
+        if created:  # an existing table was registered when created (or by `lakehouse publish`)
+            self.register(contract.name)
         existing = set(table.toDF().columns)
         missing = [c for c in contract.columns if c not in existing]
         if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pandas as pd
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
@@ -115,3 +116,21 @@ def test_gold_tables_read_into_pandas_without_spark_match_spark(published):
         ignore_nullable=True,
         ignore_metadata=True,
     )
+
+
+def test_targets_by_budget_and_by_objective(published, tmp_path, capsys):
+    ctx, _ = published
+    root = str(ctx.config.root)
+    marketing = Lakehouse(ctx.spark, ctx.config).read("gold.customer_marketing")
+    assert cli.main(["targets", "--root", root, "--budget", "25", "--output", str(tmp_path / "t.csv")]) == 0
+    listed = pd.read_csv(tmp_path / "t.csv")
+    best = marketing.orderBy(F.col("acceptance_probability").desc(), "customer_id").limit(25)
+    assert listed["customer_id"].tolist() == [r["customer_id"] for r in best.collect()]
+    assert "the best 25 as of 2026-06-30: 25 contacts" in capsys.readouterr().out
+    assert (
+        cli.main(["targets", "--root", root, "--objective", "balanced", "--output", str(tmp_path / "b.csv")])
+        == 0
+    )
+    assert len(pd.read_csv(tmp_path / "b.csv")) == marketing.where("contact_balanced").count()
+    assert cli.main(["targets", "--root", root]) == 2
+    assert "give --objective, --budget N, or both" in capsys.readouterr().err
