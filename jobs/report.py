@@ -68,8 +68,9 @@ def print_summary(ctx: RunContext) -> None:
     if seg:
         m = seg.get("metrics", {})
         print(
-            f"Segmentation model {SEGMENT_MODEL} v{seg['version']}: k={int(m.get('k', 0))}, "
-            f"silhouette {m.get('best_silhouette', float('nan')):.3f}"
+            f"Segmentation model {SEGMENT_MODEL} v{seg['version']}: value view k={int(m.get('value_k', 0))} "
+            f"(silhouette {m.get('value_best_silhouette', float('nan')):.3f}), taste view "
+            f"k={int(m.get('taste_k', 0))} (silhouette {m.get('taste_best_silhouette', float('nan')):.3f})"
         )
     print("\nLook inside:")
     print(f'  lakehouse sql --root {root} "SELECT * FROM gold.segment_summary"')
