@@ -9,7 +9,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint sql mlflow-ui clean evaluate-crm import-crm
+.PHONY: help install demo test test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,11 +32,16 @@ test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
 test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
 	$(BIN)/python -m pytest -m "not e2e"
 
-lint: $(BIN)/lakehouse ## ruff over the code
-	$(BIN)/ruff check pipelines bronze silver gold jobs tests
+lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations
+	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs tests
+	$(BIN)/ruff format --check pipelines bronze silver gold ops sample jobs tests
+	$(BIN)/mypy
 
 sql: $(BIN)/lakehouse ## SQL shell on the lakehouse's catalog; or one query: make sql Q="SELECT * FROM gold.segment_summary"
 	$(BIN)/lakehouse sql --root $(ROOT) $(if $(Q),"$(Q)")
+
+tables: $(BIN)/lakehouse ## print the declared tables (layer, grain, key, inputs, write mode, checks)
+	$(BIN)/lakehouse tables
 
 mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(abspath $(ROOT))/mlflow/mlflow.db" --host 127.0.0.1 --port 5000

@@ -1,6 +1,7 @@
 """bronze.crm_case: one row per line of the public CRM case file, as delivered (comma- or tab-separated)."""
 
-from pipelines.ingest import RawSource
+from pipelines.declare import RawSource
+from pipelines.ingest import bronze_table
 
 # The columns in the order the case publishes them (AcceptedCmp3..5 come before AcceptedCmp1..2).
 CASE_COLUMNS = (
@@ -13,7 +14,6 @@ CASE_COLUMNS = (
 CONSTANTS = ("Z_CostContact", "Z_Revenue")  # the same value on every row; the config holds the economics
 
 SOURCE = RawSource(
-    table="bronze.crm_case",
     folder="crm_case",
     format="csv",
     raw_ddl=", ".join(f"{c} STRING" for c in CASE_COLUMNS),
@@ -21,3 +21,5 @@ SOURCE = RawSource(
     description="the public delivery-platform CRM case: one row per customer, aggregates over two years",
     delimiter=None,  # published both comma-separated (ISO dates) and tab-separated (DD-MM-YYYY dates)
 )
+
+TABLE = bronze_table("bronze.crm_case", SOURCE)

@@ -1,9 +1,9 @@
 """bronze.customers: one row per line of a CRM customer export, as delivered (a later export may repeat a customer)."""
 
-from pipelines.ingest import RawSource
+from pipelines.declare import RawSource
+from pipelines.ingest import bronze_table
 
 SOURCE = RawSource(
-    table="bronze.customers",
     folder="customers",
     format="csv",
     raw_ddl=(
@@ -13,3 +13,5 @@ SOURCE = RawSource(
     required=("customer_id", "updated_at"),
     description="CSV exports from the CRM; income may be blank",
 )
+
+TABLE = bronze_table("bronze.customers", SOURCE)

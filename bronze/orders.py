@@ -1,9 +1,9 @@
 """bronze.orders: one row per JSON line from the order service, as delivered (items nested)."""
 
-from pipelines.ingest import RawSource
+from pipelines.declare import RawSource
+from pipelines.ingest import bronze_table
 
 SOURCE = RawSource(
-    table="bronze.orders",
     folder="orders",
     format="json",
     raw_ddl=(
@@ -13,3 +13,5 @@ SOURCE = RawSource(
     required=("order_id", "customer_id", "ordered_at"),
     description="JSON lines: order_id, customer_id, ordered_at (ISO-8601), channel, is_deal, items[{category, amount}]",
 )
+
+TABLE = bronze_table("bronze.orders", SOURCE)

@@ -143,3 +143,14 @@ def probabilities(predictions: DataFrame) -> DataFrame:
 def score(model: PipelineModel, features: DataFrame, numeric: Sequence[str]) -> DataFrame:
     """customer_id and the probability of accepting, as a plain double."""
     return probabilities(model.transform(prepare(features, numeric))).select("customer_id", PROBABILITY)
+
+
+def population(features: DataFrame, scores: DataFrame, numeric: Sequence[str]) -> DataFrame:
+    """The model's numeric inputs and score per customer: what drift compares between two populations."""
+    return prepare(features, numeric).join(scores, "customer_id").select(*numeric, PROBABILITY)
+
+
+def contacted(features: DataFrame, responses: DataFrame, campaign_id: str) -> DataFrame:
+    """The features of the customers a campaign contacted (a model's training population)."""
+    ids = responses.where(F.col("campaign_id") == campaign_id).select("customer_id")
+    return features.join(ids, "customer_id", how="left_semi")

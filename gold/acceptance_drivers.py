@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame
+
+from gold import acceptance
+from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
+from pipelines.quality import Check, unique
 
 CONTRACT = Contract(
     name="gold.acceptance_drivers",
@@ -35,3 +43,37 @@ def rows(names: Sequence[str], coefficients: Sequence[float]) -> list[tuple[str,
     return [
         (n, float(c), math.exp(c), rank[i]) for i, (n, c) in enumerate(zip(names, coefficients, strict=True))
     ]
+
+
+def input_names(model: PipelineModel, sample: DataFrame) -> list[str]:
+    """The acceptance pipeline's model inputs in coefficient order, named after the features they come from:
+    the assembled (pre-scaling) vector carries the names, and scaling keeps their order."""
+    vector = model.transform(sample.limit(1)).schema[acceptance.RAW_VECTOR]
+    attrs = vector.metadata["ml_attr"]["attrs"]
+    ordered = sorted((a for group in attrs.values() for a in group), key=lambda a: a["idx"])
+    return [a["name"].removesuffix("_imputed").replace("_onehot_", "=") for a in ordered]
+
+
+def from_model(model: PipelineModel, sample: DataFrame) -> list[tuple[str, float, float, int]]:
+    """``rows`` for a fitted acceptance pipeline (``sample``: any rows it can transform)."""
+    return rows(input_names(model, sample), list(model.stages[-1].coefficients))
+
+
+def table_rows(
+    version: str, drivers: Sequence[tuple[str, float, float, int]], trained_as_of: date
+) -> list[tuple[str, str, float, float, int, date]]:
+    """``rows`` of one registered version as rows of the table, in contract order."""
+    return [(version, n, c, o, r, trained_as_of) for n, c, o, r in drivers]
+
+
+def checks(vocabulary: Vocabulary) -> list[Check]:
+    return [unique("model_version", "feature")]
+
+
+TABLE = Table(
+    CONTRACT,
+    stage="train",
+    write="merge",
+    checks=checks,
+    description="written when an acceptance model version is registered",
+)

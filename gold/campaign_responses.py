@@ -12,7 +12,11 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipelines.config import Config, Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
+from pipelines.quality import Check, unique
+from silver import campaign_contacts, crm_customers
 
 CRM_PILOT = "crm_pilot"
 
@@ -79,3 +83,50 @@ def latest_campaign(responses: DataFrame, as_of: date) -> DataFrame:
         .orderBy(F.col("features_as_of").desc(), F.col("campaign_id").desc())
         .limit(1)
     )
+
+
+def training_dates(responses: DataFrame, as_of: date) -> DataFrame:
+    """The features dates training needs besides the run date: the latest completed campaign's contact date."""
+    return (
+        latest_campaign(responses, as_of)
+        .select("features_as_of")
+        .where(F.col("features_as_of") != F.lit(as_of))
+    )
+
+
+def checks(vocabulary: Vocabulary) -> list[Check]:
+    return [
+        unique("campaign_id", "customer_id"),
+        Check(
+            "final_after_contact",
+            lambda: F.col("final_on") >= F.col("features_as_of"),
+            "fail",
+            description="responses become final on or after the campaign's contact date",
+        ),
+    ]
+
+
+def params(config: Config) -> dict[str, object]:
+    return {"response_window_days": config.model.response_window_days}
+
+
+TABLE = Table(
+    CONTRACT,
+    stage="features",
+    write="merge",
+    inputs=(campaign_contacts.TABLE,),
+    checks=checks,
+    transform=transform,
+    params=params,
+)
+
+# The public CRM case's pilot campaign: everyone was contacted after the snapshot.
+FROM_CRM = Table(
+    CONTRACT,
+    stage="features",
+    write="merge",
+    inputs=(crm_customers.TABLE,),
+    checks=checks,
+    transform=from_crm,
+    description="the public CRM case's pilot responses (lakehouse import-crm)",
+)

@@ -8,8 +8,11 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipelines.config import Vocabulary
+from pipelines.config import Config, Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
+from pipelines.quality import Check, unique
+from silver import campaign_contacts, complaints, customer_history, orders, web_visits
 from silver import crm_customers as crm
 from silver.customer_history import valid_on
 
@@ -228,3 +231,53 @@ def from_crm(crm_customers: DataFrame, *, as_of: date, vocabulary: Vocabulary) -
         )
         .select(*contract(vocabulary).select())
     )
+
+
+def checks(vocabulary: Vocabulary) -> list[Check]:
+    return [
+        unique("customer_id", "as_of_date"),
+        Check(
+            "counts_non_negative",
+            lambda: F.least(*[F.col(c) for c in count_columns(vocabulary)]) >= 0,
+            "fail",
+            description="spend, orders, visits, campaigns and complaints are never negative",
+        ),
+    ]
+
+
+def params(config: Config) -> dict[str, object]:
+    return {
+        "vocabulary": config.vocabulary,
+        "lookback_days": config.features.lookback_days,
+        "web_visit_days": config.features.web_visit_days,
+    }
+
+
+TABLE = Table(
+    contract,
+    stage="features",
+    write="partition",
+    inputs=(
+        customer_history.TABLE,
+        orders.TABLE,
+        web_visits.TABLE,
+        campaign_contacts.TABLE,
+        complaints.TABLE,
+    ),
+    checks=checks,
+    transform=transform,
+    params=params,
+    description="computed for the run date and for each completed campaign's contact date",
+)
+
+# The public CRM case builds the same table from its snapshot aggregates (`lakehouse import-crm`).
+FROM_CRM = Table(
+    contract,
+    stage="features",
+    write="partition",
+    inputs=(crm.TABLE,),
+    checks=checks,
+    transform=from_crm,
+    params=lambda config: {"vocabulary": config.vocabulary},
+    description="gold.customer_features from the public CRM case's snapshot (lakehouse import-crm)",
+)

@@ -9,8 +9,12 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from gold import customer_features, customer_segments
 from gold.objectives import OBJECTIVES, Economics, contact_column, expected_profit
+from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
+from pipelines.quality import Check, unique
 
 GRAIN = "one row per customer_id and as_of_date"
 
@@ -70,4 +74,46 @@ def transform(
         .withColumn("acceptance_model_version", F.lit(acceptance_model_version))
         .withColumn("run_id", F.lit(run_id))
         .select(*CONTRACT.select())
+    )
+
+
+def checks(vocabulary: Vocabulary) -> list[Check]:
+    return [
+        unique("customer_id", "as_of_date"),
+        Check(
+            "probability_in_0_1",
+            lambda: F.col("acceptance_probability").between(0.0, 1.0),
+            "fail",
+            description="acceptance probabilities are probabilities",
+        ),
+        Check("decile_in_1_10", lambda: F.col("decile").between(1, 10), "fail"),
+    ]
+
+
+TABLE = Table(
+    CONTRACT,
+    stage="score",
+    write="partition",
+    inputs=(customer_segments.TABLE, customer_features.TABLE),
+    checks=checks,
+    description="the champion acceptance model's scores of the run date's features, joined to the segments",
+)
+
+
+def targets(marketing: DataFrame, *, as_of: date, objective: str | None, budget: int | None) -> DataFrame:
+    """The customers to contact on ``as_of``: those an objective flags, or the ``budget`` most likely to
+    accept (both: the most likely ``budget`` among the objective's); best first."""
+    chosen = marketing.where(F.col("as_of_date") == F.lit(as_of))
+    if objective:
+        chosen = chosen.where(F.col(contact_column(objective)))
+    ranked = chosen.orderBy(F.col("acceptance_probability").desc(), F.col("customer_id"))
+    return ranked.limit(budget) if budget else ranked
+
+
+def totals(targets: DataFrame) -> DataFrame:
+    """One row: contacts, expected acceptances and expected profit of a target list."""
+    return targets.agg(
+        F.count(F.lit(1)).alias("contacts"),
+        F.coalesce(F.sum("acceptance_probability"), F.lit(0.0)).alias("acceptances"),
+        F.coalesce(F.sum("expected_profit"), F.lit(0.0)).alias("profit"),
     )

@@ -25,7 +25,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from scipy.optimize import linear_sum_assignment
 
+from gold import customer_features
+from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
+from pipelines.quality import Check, unique
 
 CONTRACT = Contract(
     name="gold.customer_segments",
@@ -292,8 +296,10 @@ def assign(
         f"{TASTE_CLUSTER} INT, taste_segment_id INT, taste_segment STRING",
     )
     return (
-        clustered.join(F.broadcast(value_lookup), CLUSTER, how="inner")
-        .join(F.broadcast(taste_lookup), TASTE_CLUSTER, how="inner")
+        # left joins: a customer whose cluster the model does not name fails the `segmented` rule instead
+        # of silently leaving the table
+        clustered.join(F.broadcast(value_lookup), CLUSTER, how="left")
+        .join(F.broadcast(taste_lookup), TASTE_CLUSTER, how="left")
         .withColumn("segment_id", F.col("value_segment_id") * 10 + F.col("taste_segment_id"))
         .withColumn("segment_name", F.concat_ws(" : ", "value_segment", "taste_segment"))
         .withColumn("as_of_date", F.lit(as_of))
@@ -301,3 +307,25 @@ def assign(
         .withColumn("run_id", F.lit(run_id))
         .select(*CONTRACT.select())
     )
+
+
+def checks(vocabulary: Vocabulary) -> list[Check]:
+    return [
+        unique("customer_id", "as_of_date"),
+        Check(
+            "segmented",
+            lambda: F.col("value_segment_id").isNotNull() & F.col("taste_segment_id").isNotNull(),
+            "fail",
+            description="every customer with features is in a named segment of both views",
+        ),
+    ]
+
+
+TABLE = Table(
+    CONTRACT,
+    stage="score",
+    write="partition",
+    inputs=(customer_features.TABLE,),
+    checks=checks,
+    description="the champion segmentation model applied to the run date's features (assign)",
+)

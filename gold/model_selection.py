@@ -18,7 +18,7 @@ from sklearn import metrics as skm
 from gold import acceptance, customer_features
 from gold.acceptance import LABEL
 from gold.objectives import Economics, choose
-from pipelines.config import Vocabulary
+from pipelines.config import Config, Vocabulary
 
 FOLD = "_fold"
 
@@ -77,6 +77,22 @@ def majority(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.Data
 def past_acceptance_rule(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
     """Baseline: 1 for customers who accepted any past campaign, else 0."""
     return _collect(test.withColumn("p", (F.col("campaigns_accepted") > 0).cast("double")), "p")
+
+
+def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
+    """The models every comparison runs, training and ``evaluate-crm`` alike: the acceptance pipeline with
+    its hyperparameter grid first, then the baselines with a single candidate each."""
+    settings, vocabulary = config.model, config.vocabulary
+    default = [Candidate(settings.reg_param, 1.0)]
+    return {
+        MODEL: (
+            logistic(vocabulary, settings.seed),
+            candidates(settings.reg_params, settings.positive_weights),
+        ),
+        "majority class": (majority, default),
+        "rule: accepted a past campaign": (past_acceptance_rule, default),
+        "gradient-boosted trees": (logistic(vocabulary, settings.seed, "gbt"), default),
+    }
 
 
 ROWS_PER_PARTITION = 250_000
@@ -223,3 +239,37 @@ def summarize(per_fold: pd.DataFrame, scored: pd.DataFrame, economics: Economics
         "profit": float(per_fold["profit"].sum()),
         "contacts": contacts,
     }
+
+
+SUMMARY_COLUMNS = [
+    "roc_auc",
+    "roc_auc_fold_std",
+    "pr_auc",
+    "f1",
+    "precision",
+    "recall",
+    "brier",
+    "contacts",
+    "profit",
+]
+
+
+def compare_nested(
+    labelled: DataFrame, config: Config, k: int, inner_k: int, progress: Callable[[str], None]
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Every compared model by nested cross-validation on the same outer folds; returns (comparison table,
+    per-model summary)."""
+    money = Economics(config.model.contact_cost, config.model.revenue_per_acceptance)
+    summaries: dict[str, dict[str, float]] = {}
+    labelled = compact(labelled)
+    try:
+        for name, (fit_predict, grid) in compared(config).items():
+            progress(f"{name}: {k}-fold stratified cross-validation")
+            per_fold, scored = nested_cross_validation(
+                labelled, k=k, inner_k=inner_k, seed=config.model.seed, candidates=grid,
+                fit_predict=fit_predict, economics=money, progress=progress,
+            )  # fmt: skip
+            summaries[name] = summarize(per_fold, scored, money)
+    finally:
+        labelled.unpersist()
+    return pd.DataFrame(summaries).T[SUMMARY_COLUMNS], summaries

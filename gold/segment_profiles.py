@@ -8,7 +8,11 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from gold import customer_features, customer_marketing
+from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
+from pipelines.quality import Check, unique
 
 MEDIANS = ("spend_total", "orders_total", "recency_days", "income", "age_years", "web_visits_30d")
 
@@ -60,3 +64,20 @@ def transform(marketing: DataFrame, features: DataFrame, *, as_of: date, run_id:
         .withColumn("run_id", F.lit(run_id))
         .select(*CONTRACT.select())
     )
+
+
+def checks(vocabulary: Vocabulary) -> list[Check]:
+    return [
+        unique("as_of_date", "segment_id"),
+        Check("revenue_share_in_0_1", lambda: F.col("revenue_share").between(0.0, 1.0), "fail"),
+    ]
+
+
+TABLE = Table(
+    CONTRACT,
+    stage="score",
+    write="partition",
+    inputs=(customer_marketing.TABLE, customer_features.TABLE),
+    checks=checks,
+    transform=transform,
+)

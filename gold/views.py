@@ -1,20 +1,11 @@
-"""Views for the questions marketing asks, over the gold and ops tables (created in the catalog by
-``jobs/publish.py``; query them by name, e.g. ``SELECT * FROM gold.segment_summary``)."""
+"""Views for the questions marketing asks, over the gold tables (created in the catalog by ``lakehouse
+publish``; query them by name, e.g. ``SELECT * FROM gold.segment_summary``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from gold import customer_features, customer_marketing
 from gold.objectives import OBJECTIVES, contact_column
-
-
-@dataclass(frozen=True)
-class View:
-    name: str
-    description: str
-    query: str
-    reads: tuple[str, ...]  # the tables it needs; the view is created once they exist
-
+from pipelines.declare import View
 
 SEGMENT_SUMMARY = View(
     name="gold.segment_summary",
@@ -37,7 +28,7 @@ FROM gold.customer_marketing m
 JOIN gold.customer_features f ON f.customer_id = m.customer_id AND f.as_of_date = m.as_of_date
 GROUP BY m.as_of_date, m.segment_id, m.segment_name
 """,
-    reads=("gold.customer_marketing", "gold.customer_features"),
+    inputs=(customer_marketing.TABLE, customer_features.TABLE),
 )
 
 _TARGETS = "\nUNION ALL\n".join(
@@ -59,7 +50,7 @@ SELECT t.*, row_number() OVER (
        ) AS objective_rank
 FROM ({_TARGETS}) t
 """,
-    reads=("gold.customer_marketing",),
+    inputs=(customer_marketing.TABLE,),
 )
 
 OBJECTIVE_SUMMARY = View(
@@ -75,23 +66,7 @@ SELECT as_of_date, objective, count(*) AS contacts,
 FROM gold.campaign_targets
 GROUP BY as_of_date, objective
 """,
-    reads=("gold.customer_marketing",),
+    inputs=(customer_marketing.TABLE,),
 )
 
-DQ_TREND = View(
-    name="ops.dq_trend",
-    description=(
-        "one row per table, rule and run: failures and their ratio next to the previous run's, to see a rule "
-        "getting worse"
-    ),
-    query="""
-SELECT table_name, rule, action, as_of_date, run_id, evaluated, failed, round(ratio, 6) AS ratio,
-       round(lag(ratio) OVER (PARTITION BY table_name, rule ORDER BY as_of_date, run_id), 6) AS previous_ratio,
-       round(ratio - lag(ratio) OVER (PARTITION BY table_name, rule ORDER BY as_of_date, run_id), 6) AS change,
-       outcome
-FROM ops.dq_results
-""",
-    reads=("ops.dq_results",),
-)
-
-VIEWS = (SEGMENT_SUMMARY, CAMPAIGN_TARGETS, OBJECTIVE_SUMMARY, DQ_TREND)
+VIEWS = (SEGMENT_SUMMARY, CAMPAIGN_TARGETS, OBJECTIVE_SUMMARY)

@@ -1,70 +1,48 @@
-"""What every job shares: its arguments (--as-of, --config, ...) and building the run context."""
+"""What the jobs share: starting a run from arguments, one stage as a spark-submit entry point, and
+recording a model decision."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
+from typing import Any
 
-from pipelines.config import Config, load_config
-from pipelines.runtime import RunContext, default_run_id
-from pipelines.session import build_session
-
-
-def iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+from ops import dq_results, model_promotions
+from pipelines import runner
+from pipelines.cli import CONFIG, RUN, add_arguments, config_from_args
+from pipelines.config import Config
+from pipelines.runtime import RunContext
+from pipelines.session import start_run
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument(
-        "--as-of", type=iso_date, default=None, help="logical run date YYYY-MM-DD (default: today, UTC)"
-    )
-    add_config_arguments(parser)
-    parser.add_argument("--run-id", default=None, help="run id (default: run-<as-of date>)")
-    return parser
+def start_context(
+    args: argparse.Namespace,
+    app: str,
+    *,
+    as_of: date | None = None,
+    run_id: str | None = None,
+    config: Config | None = None,
+) -> RunContext:
+    return start_run(config or config_from_args(args), app, as_of, run_id, master_given=bool(args.master))
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument(
-        "--config", default=None, help="TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)"
-    )
-    parser.add_argument("--root", default=None, help="lakehouse directory (overrides the config's root)")
-    parser.add_argument(
-        "--master", default=None, help="Spark master (default: the config's, or spark-submit's)"
-    )
-    return parser
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    overrides = {"root": args.root, "spark": {"master": args.master} if args.master else None}
-    return load_config(args.config, {k: v for k, v in overrides.items() if v is not None})
-
-
-def start_context(args: argparse.Namespace, app: str, config: Config | None = None) -> RunContext:
-    config = config or config_from_args(args)
-    as_of = args.as_of or datetime.now(timezone.utc).date()
-    # Under spark-submit the submitter chose the master already; otherwise use the configured one.
-    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
-    spark = build_session(
-        app,
-        master=None if submitted and not args.master else config.spark.master,
-        shuffle_partitions=config.spark.shuffle_partitions,
-        driver_memory=None if submitted else config.spark.driver_memory,
-        log_level=config.spark.log_level,
-        catalog_dir=config.catalog_dir if config.spark.catalog == "hive" else None,
-    )
-    return RunContext(spark, config, as_of, args.run_id or default_run_id(as_of))
-
-
-def job_main(name: str, run: Callable[[RunContext], object], argv: Sequence[str] | None = None) -> int:
-    """The body of a spark-submit entry point: parse arguments, run one stage, write the run report."""
-    parser = add_run_arguments(argparse.ArgumentParser(prog=name, description=run.__doc__))
-    args = parser.parse_args(argv)
-    ctx = start_context(args, f"lakehouse-{name}")
-    run(ctx)
+def run_stage(args: argparse.Namespace, name: str, stage: Callable[[RunContext], object]) -> int:
+    """Start the run of ``args`` (--as-of, --run-id), run one stage, write the run report."""
+    ctx = start_context(args, f"lakehouse-{name}", as_of=args.as_of, run_id=args.run_id)
+    stage(ctx)
     ctx.log.info("run report: %s", ctx.write_report())
     return 0
+
+
+def job_main(name: str, stage: Callable[[RunContext], object], argv: Sequence[str] | None = None) -> int:
+    """The body of a spark-submit entry point: parse arguments, run one stage, write the run report."""
+    parser = add_arguments(argparse.ArgumentParser(prog=name, description=stage.__doc__), [*RUN, *CONFIG])
+    return run_stage(parser.parse_args(argv), name, stage)
+
+
+def record_decision(ctx: RunContext, decision: dict[str, Any]) -> None:
+    """A promotion, challenger or rollback decision as a row of ops.model_promotions."""
+    decided_at = datetime.now(timezone.utc).replace(microsecond=0)
+    row = model_promotions.decision_row(decision, decided_at=decided_at, run_id=ctx.run_id, as_of=ctx.as_of)
+    runner.write_rows(ctx, model_promotions.TABLE, [row], dq_results.TABLE)

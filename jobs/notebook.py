@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 
-from jobs import publish
+from gold.tables import EVERY_VIEW
 from jobs.common import start_context
+from pipelines import runner
 from pipelines.runtime import RunContext
 
 
 def open_lakehouse(root: str | None = None, app: str = "lakehouse-notebook") -> RunContext:
     """``ctx = open_lakehouse(); ctx.spark.sql("SELECT * FROM gold.segment_summary")``."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    args = argparse.Namespace(config=None, root=root, master=None, as_of=None, run_id=None)
-    ctx = start_context(args, app)
-    publish.run(ctx)
+    ctx = start_context(argparse.Namespace(config=None, root=root, master=None), app)
+    runner.publish(ctx, EVERY_VIEW)
     return ctx

@@ -1,12 +1,11 @@
-"""Run every stage in one process: ingest, silver, features, train, score; then print the summary."""
+"""Run every stage in one process: ingest, silver, features, train, score, publish; then print the summary."""
 
 from __future__ import annotations
 
 import sys
 
-from jobs import features, ingest, publish, refine, score, train
+from jobs import features, ingest, publish, refine, report, score, train
 from jobs.common import job_main
-from jobs.report import print_summary
 from pipelines.runtime import RunContext
 
 STAGES = (ingest.run, refine.run, features.run, train.run, score.run, publish.run)
@@ -16,7 +15,7 @@ def run(ctx: RunContext) -> None:
     """Run ingest, silver, features, train and score for the run date; publish the catalog."""
     for stage in STAGES:
         stage(ctx)
-    print_summary(ctx)
+    report.print_summary(ctx)
 
 
 if __name__ == "__main__":

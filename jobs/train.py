@@ -1,187 +1,105 @@
-"""Train the segmentation and acceptance models, log them to MLflow and register them."""
+"""Train the segmentation and acceptance models, log them to MLflow, register them and gate promotion."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 import mlflow
-from pyspark.ml import PipelineModel
-from pyspark.ml.evaluation import ClusteringEvaluator
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
-from gold import customer_segments
-from jobs.common import job_main
-from jobs.registry import (  # noqa: F401  (the names other jobs import from here)
-    ACCEPTANCE_MODEL,
-    SEGMENT_MODEL,
-    THRESHOLDS_TAG,
-    TrainingError,
-    read_features,
-    reuse,
-)
-from jobs.train_acceptance import train_acceptance
-from pipelines import figures, tracking
+from gold import acceptance, acceptance_drivers, campaign_responses, customer_features, customer_segments
+from gold import acceptance_training as at
+from gold import segmentation as seg
+from jobs.common import job_main, record_decision
+from ops import dq_results, model_promotions
+from pipelines import runner, tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
 
 
-def _choose_k(ctx: RunContext, data: DataFrame, view: str, k_values: list[int]):  # type: ignore[no-untyped-def]
-    """Fit KMeans for every k of the range; log silhouette and inertia (numbers and the elbow figure)."""
-    settings = ctx.config.model
-    prediction = customer_segments.CLUSTER if view == "value" else customer_segments.TASTE_CLUSTER
-    evaluator = ClusteringEvaluator(
-        featuresCol=customer_segments.scaled_column(view), predictionCol=prediction
-    )
-    fitted = {}
-    for k in k_values:
-        model = customer_segments.build_pipeline(
-            k, settings.seed, settings.segment_max_iter, view, ctx.config.categories
-        ).fit(data)
-        silhouette = evaluator.evaluate(model.transform(data))
-        summary = model.stages[-1].summary
-        inertia = float(summary.trainingCost)
-        smallest = min(summary.clusterSizes) / max(sum(summary.clusterSizes), 1)
-        fitted[k] = (silhouette, model, inertia, smallest)
-        mlflow.log_metrics(
-            {
-                f"{view}_silhouette": silhouette,
-                f"{view}_inertia": inertia,
-                f"{view}_smallest_share": smallest,
-            },
-            step=k,
-        )
-        ctx.log.info(
-            "  %s view k=%d: silhouette %.3f, inertia %.1f, smallest segment %.1f%%",
-            view,
-            k,
-            silhouette,
-            inertia,
-            100 * smallest,
-        )
-    mlflow.log_figure(
-        figures.k_selection({k: v[0] for k, v in fitted.items()}, {k: v[2] for k, v in fitted.items()}),
-        f"{view}_k_selection.png",
-    )
-    # a segment of a handful of outliers is no persona: k whose smallest segment is too small is passed over
-    usable = [k for k in fitted if fitted[k][3] >= settings.segment_min_share] or list(fitted)
-    best = max(usable, key=lambda k: (fitted[k][0], -k))
-    mlflow.log_metrics({f"{view}_k": best, f"{view}_best_silhouette": fitted[best][0]})
-    return best, fitted[best][0], fitted[best][1]
-
-
 def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
-    settings = ctx.config.model
-    categories = ctx.config.categories
-    features = read_features(ctx, ctx.as_of)
+    settings, categories = ctx.config.model, ctx.config.categories
+    features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     data = customer_segments.segment_input(features, categories).persist()
     inputs = [*customer_segments.FEATURES, *customer_segments.taste_columns(categories)]
-    params = {
-        "k_min": settings.segment_k_min,
-        "k_max": settings.segment_k_max,
-        "seed": settings.seed,
-        "max_iter": settings.segment_max_iter,
-        "features": inputs,
-    }
+    params = {"k_min": settings.segment_k_min, "k_max": settings.segment_k_max, "seed": settings.seed}
+    params |= {"max_iter": settings.segment_max_iter, "features": inputs}
     fp = tracking.fingerprint(data, ["customer_id", *inputs], params)
-    existing = reuse(ctx, client, SEGMENT_MODEL, fp)
-    if existing:
+    try:
+        existing = tracking.reuse(client, seg.MODEL_NAME, fp, ctx.log)
+        if existing:
+            return existing
+        current = tracking.champion(client, seg.MODEL_NAME)
+        previous = seg.centroids_of(current.tags if current else {})
+        with mlflow.start_run(run_name=f"segments {ctx.as_of}"):
+            trained = seg.train(data, settings, categories, previous)
+            for view, fitted in trained.views.items():
+                tracking.log_k_selection(view, fitted.metrics(), fitted.k)
+            tracking.log(**trained.logged({**params, "features": ",".join(inputs), "as_of": str(ctx.as_of)}))
+            tags = {tracking.FINGERPRINT_TAG: fp, "as_of": str(ctx.as_of), **trained.tags}
+            registered = tracking.log_model(client, trained.model, seg.MODEL_NAME, tags)
+    finally:
         data.unpersist()
-        return existing
-    n = data.count()
-    k_values = [k for k in range(settings.segment_k_min, settings.segment_k_max + 1) if k < n]
-    if not k_values:
-        raise TrainingError(f"gold.customer_features as of {ctx.as_of} has {n} customers: too few to segment")
-    previous = previous_centroids(client)
-    with mlflow.start_run(run_name=f"segments {ctx.as_of}"):
-        mlflow.log_params({**params, "features": ",".join(inputs), "as_of": str(ctx.as_of), "rows": n})
-        value_k, value_silhouette, value_model = _choose_k(ctx, data, "value", k_values)
-        taste_k, taste_silhouette, taste_model = _choose_k(ctx, data, "taste", k_values)
-        model = PipelineModel(stages=[*value_model.stages, *taste_model.stages])
-        clustered = model.transform(data)
-        value_profiles = [
-            customer_segments.ClusterProfile(
-                cluster=int(r[customer_segments.CLUSTER]),
-                size=int(r["size"]),
-                mean_spend=float(r["mean_spend"]),
-                mean_recency=float(r["mean_recency"]),
-                mean_orders=float(r["mean_orders"]),
-                category_spend={},  # the taste view names what they buy
-            )
-            for r in clustered.groupBy(customer_segments.CLUSTER)
-            .agg(*customer_segments.profile_columns(()))
-            .collect()
-        ]
-        taste_profiles = [
-            customer_segments.TasteProfile(
-                cluster=int(r[customer_segments.TASTE_CLUSTER]),
-                size=int(r["size"]),
-                shares={
-                    c: float(r[t])
-                    for c, t in zip(categories, customer_segments.taste_columns(categories), strict=True)
-                },
-            )
-            for r in clustered.groupBy(customer_segments.TASTE_CLUSTER)
-            .agg(
-                F.count(F.lit(1)).alias("size"),
-                *[F.avg(t).alias(t) for t in customer_segments.taste_columns(categories)],
-            )
-            .collect()
-        ]
-        values = customer_segments.name_segments(
-            value_profiles, customer_segments.mean_recency(value_profiles), previous.get("segments")
-        )
-        tastes = customer_segments.name_tastes(taste_profiles, previous.get("tastes"))
-        value_centroids = {p.cluster: customer_segments.centroid(p) for p in value_profiles}
-        taste_centroids = {p.cluster: customer_segments.taste_centroid(p) for p in taste_profiles}
-        tags = {
-            tracking.FINGERPRINT_TAG: fp,
-            "as_of": str(ctx.as_of),
-            "segments": json.dumps(
-                {str(c): [s.segment_id, s.name, value_centroids[c]] for c, s in values.items()}
-            ),
-            "tastes": json.dumps(
-                {str(c): [s.segment_id, s.name, taste_centroids[c]] for c, s in tastes.items()}
-            ),
-        }
-        sizes = (
-            clustered.groupBy(customer_segments.CLUSTER, customer_segments.TASTE_CLUSTER).count().collect()
-        )
-        mlflow.log_dict(
-            {f"{values[r[0]].name} : {tastes[r[1]].name}": int(r[2]) for r in sizes}, "segment_sizes.json"
-        )
-        mlflow.log_metrics({"k": value_k, "best_silhouette": value_silhouette})
-        registered = tracking.log_model(client, model, SEGMENT_MODEL, tags)
-    data.unpersist()
-    tracking.set_alias(client, SEGMENT_MODEL, registered.version)
-    ctx.log.info(
-        "  segmentation: value k=%d (silhouette %.3f), taste k=%d (silhouette %.3f); registered as version %s",
-        value_k,
-        value_silhouette,
-        taste_k,
-        taste_silhouette,
-        registered.version,
-    )
-    for s in values.values():
-        ctx.log.info("    value %d %-28s %6d customers", s.segment_id, s.name, s.size)
-    for s in tastes.values():
-        ctx.log.info("    taste %d %-28s %6d customers", s.segment_id, s.name, s.size)
+    tracking.set_alias(client, seg.MODEL_NAME, registered.version)
+    for line in trained.lines():
+        ctx.log.info("  %s", line)
     return registered
 
 
-def previous_centroids(client: mlflow.MlflowClient) -> dict[str, dict[int, list[float]]]:
-    """Per view ("segments" = value, "tastes"), the champion's segment ids and centroids: a retrain keeps ids."""
+def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
+    responses = runner.read(ctx, campaign_responses.TABLE)
+    campaign = at.training_campaign(responses, ctx.as_of)
+    ctx.log.info("  acceptance: training on %s", campaign)
+    features = runner.read_partition(ctx, customer_features.TABLE, campaign.features_as_of)
+    labelled = at.labelled(features, responses, campaign, ctx.config).persist()
+    columns, params = at.fingerprint_inputs(ctx.config, campaign)
+    fp = tracking.fingerprint(labelled, columns, params)
+    existing = tracking.find_trained(client, at.MODEL_NAME, fp)
+    if existing:
+        labelled.unpersist()
+        ctx.log.info(
+            "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
+        )
+        return existing
+    train, holdout = at.split(labelled)
+    best = None
     try:
-        champion = tracking.get_alias(client, SEGMENT_MODEL)
-    except tracking.ModelNotFoundError:
-        return {}
-    return {
-        view: {
-            int(v[0]): list(v[2]) for v in json.loads(champion.tags.get(view, "{}")).values() if len(v) > 2
-        }
-        for view in ("segments", "tastes")
-    }
+        with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
+            trained = at.train(train, holdout, ctx.config, lambda line: ctx.log.info("  %s", line))
+            probability, balanced = (
+                trained.scored[acceptance.PROBABILITY],
+                trained.decisions["balanced"].threshold,
+            )
+            tracking.log_classifier(trained.scored[acceptance.LABEL], probability, balanced, trained.metrics)
+            tracking.log(**trained.logged(params))
+            champion = tracking.champion(client, at.MODEL_NAME)
+            if champion:
+                best = at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
+            tags = at.model_tags(trained, campaign, fp, ctx.as_of)
+            registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
+    finally:
+        for frame in (labelled, train, holdout):
+            frame.unpersist()
+    rows = acceptance_drivers.table_rows(registered.version, trained.drivers, ctx.as_of)
+    runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
+    _promote(ctx, client, registered.version, trained.metrics, champion and champion.version, best)
+    return tracking.RegisteredModel(
+        registered.name, registered.version, registered.run_id, trained.metrics, tags
+    )
+
+
+def _promote(
+    ctx: RunContext, client: mlflow.MlflowClient, version: str, metrics, champion: str | None, best
+) -> None:  # type: ignore[no-untyped-def]
+    """The gate: champion only if at least as good as the current one on the same holdout; recorded."""
+    decision = model_promotions.decide(at.MODEL_NAME, version, metrics, champion, best)
+    alias = tracking.CHAMPION if decision["decision"] == "promoted" else model_promotions.CHALLENGER
+    tracking.set_alias(client, at.MODEL_NAME, version, alias)
+    record_decision(ctx, decision)
+    ctx.log.info(
+        "  acceptance: version %s is %s (%s); holdout ROC AUC %.3f, PR AUC %.3f, profit %.0f on %d customers",
+        version, alias, decision["reason"], metrics["roc_auc"], metrics["pr_auc"], metrics["profit"],
+        int(metrics["holdout_rows"]),
+    )  # fmt: skip
 
 
 def run(ctx: RunContext) -> None:
@@ -194,11 +112,8 @@ def run(ctx: RunContext) -> None:
     for title, train in stages:
         with step(title):
             model = train(ctx, client)
-        ctx.record(
-            "models",
-            model.name,
-            {"version": model.version, "reused": model.reused, "metrics": dict(model.metrics)},
-        )
+        summary = {"version": model.version, "reused": model.reused, "metrics": dict(model.metrics)}
+        ctx.record("models", model.name, summary)
 
 
 if __name__ == "__main__":

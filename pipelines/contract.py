@@ -42,7 +42,10 @@ class Contract:
 
     @cached_property
     def schema(self) -> StructType:
-        return StructType.fromDDL(self.ddl)
+        schema = StructType.fromDDL(self.ddl)
+        if not isinstance(schema, StructType):
+            raise ValueError(f"{self.name}: the contract's DDL must declare columns, not {schema}")
+        return schema
 
     @cached_property
     def columns(self) -> tuple[str, ...]:

@@ -14,18 +14,22 @@
 from __future__ import annotations
 
 import csv
+import filecmp
+import shutil
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
+from pipelines.config import Config
 from pipelines.contract import Contract
+from pipelines.declare import RawSource, Table
+from pipelines.errors import PipelineError
+from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
 
 CORRUPT = "_corrupt_record"
@@ -34,48 +38,25 @@ LINEAGE_DDL = (
     "_source_file STRING NOT NULL, _ingested_at TIMESTAMP NOT NULL, _run_id STRING NOT NULL"
 )
 
-INGEST_LOG = Contract(
-    name="ops.ingest_log",
-    ddl=(
-        "source STRING NOT NULL, file STRING NOT NULL, size_bytes BIGINT, rows BIGINT, malformed_rows BIGINT, "
-        "status STRING NOT NULL, error STRING, run_id STRING NOT NULL, ingested_at TIMESTAMP NOT NULL"
-    ),
-    grain="one row per landed file",
-    primary_key=("source", "file"),
-    comments={
-        "status": "ingested | rejected",
-        "malformed_rows": "records kept in bronze with their raw text in _corrupt_record",
-    },
-)
 
-
-class IngestError(RuntimeError):
+class IngestError(PipelineError):
     """A landed file cannot be ingested (the message names the file and the reason)."""
 
 
-@dataclass(frozen=True)
-class RawSource:
-    """A raw source as delivered: its landing folder, file format and raw columns (strings)."""
+def bronze_table(name: str, source: RawSource) -> Table:
+    """The declaration of a bronze table: the raw columns as strings plus lineage, appended by ingestion."""
+    contract = Contract(
+        name=name,
+        ddl=f"{source.raw_ddl}, {LINEAGE_DDL}",
+        grain=f"one row per record delivered in landing/{source.folder}, as delivered",
+    )
+    return Table(contract, stage="ingest", write="append", source=source, description=source.description)
 
-    table: str
-    folder: str
-    format: Literal["csv", "json"]
-    raw_ddl: str
-    required: tuple[str, ...]
-    description: str = ""
-    delimiter: str | None = ","  # None: detected per file from its header line
 
-    @property
-    def contract(self) -> Contract:
-        return Contract(
-            name=self.table,
-            ddl=f"{self.raw_ddl}, {LINEAGE_DDL}",
-            grain=f"one row per record delivered in landing/{self.folder}, as delivered",
-        )
-
-    @property
-    def raw_columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in StructType.fromDDL(self.raw_ddl).fields)
+def _source(table: Table) -> RawSource:
+    if table.source is None:
+        raise ValueError(f"{table.name} declares no raw source: only bronze tables are ingested")
+    return table.source
 
 
 @dataclass
@@ -111,26 +92,25 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[str, tuple[str, ...]
     return (chosen, tuple(h.strip() for h in first)) if first else None
 
 
-def _seen_files(ctx: RunContext, source: RawSource) -> set[str]:
+def _seen_files(ctx: RunContext, table: Table, log: Table) -> set[str]:
     lakehouse = ctx.lakehouse
     seen: set[str] = set()
-    if lakehouse.exists(INGEST_LOG.name):
-        logged = lakehouse.read(INGEST_LOG.name).where(F.col("source") == source.table).select("file")
+    if lakehouse.exists(log.name):
+        logged = lakehouse.read(log.name).where(F.col("source") == table.name).select("file")
         seen |= {r["file"] for r in logged.collect()}
-    if lakehouse.exists(source.table):
+    if lakehouse.exists(table.name):
         in_bronze = {
-            r["_source_file"]
-            for r in lakehouse.read(source.table).select("_source_file").distinct().collect()
+            r["_source_file"] for r in lakehouse.read(table.name).select("_source_file").distinct().collect()
         }
         missing = in_bronze - seen
         if missing:  # committed to bronze, but the run stopped before logging: repair the log
-            _repair_log(ctx, source, missing)
+            _repair_log(ctx, table, log, missing)
         seen |= in_bronze
     return seen
 
 
-def _repair_log(ctx: RunContext, source: RawSource, files: set[str]) -> None:
-    bronze = ctx.lakehouse.read(source.table).where(F.col("_source_file").isin(*files))
+def _repair_log(ctx: RunContext, table: Table, log: Table, files: set[str]) -> None:
+    bronze = ctx.lakehouse.read(table.name).where(F.col("_source_file").isin(*files))
     repaired = bronze.groupBy(F.col("_source_file").alias("file")).agg(
         F.count(F.lit(1)).alias("rows"),
         F.count(CORRUPT).alias("malformed_rows"),
@@ -138,7 +118,7 @@ def _repair_log(ctx: RunContext, source: RawSource, files: set[str]) -> None:
         F.first("_ingested_at").alias("ingested_at"),
     )
     rows = repaired.select(
-        F.lit(source.table).alias("source"),
+        F.lit(table.name).alias("source"),
         "file",
         F.lit(None).cast("bigint").alias("size_bytes"),
         "rows",
@@ -148,8 +128,8 @@ def _repair_log(ctx: RunContext, source: RawSource, files: set[str]) -> None:
         "run_id",
         "ingested_at",
     )
-    ctx.lakehouse.append(INGEST_LOG, rows)
-    ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), source.table)
+    ctx.lakehouse.append(log.contract_for(ctx.config.vocabulary), rows)
+    ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), table.name)
 
 
 def _read_csv_group(
@@ -222,20 +202,60 @@ def _plan(
     return groups, rejected, empty
 
 
-def write_log(ctx: RunContext, results: Sequence[IngestResult]) -> None:
-    """Append the files ingested (or rejected) by this run to ops.ingest_log, in one commit."""
+def write_log(ctx: RunContext, log: Table, results: Sequence[IngestResult]) -> None:
+    """Append the files ingested (or rejected) by this run to the ingest log, in one commit."""
     rows = [row for result in results for row in result.log_rows]
     if rows:
-        ctx.lakehouse.append(INGEST_LOG, ctx.spark.createDataFrame(rows, INGEST_LOG.schema))
+        contract = log.contract_for(ctx.config.vocabulary)
+        ctx.lakehouse.append(contract, ctx.spark.createDataFrame(rows, contract.schema))
 
 
-def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
-    """Append every not-yet-ingested landed file of one source to its bronze table. The caller writes
+def _append_batch(
+    ctx: RunContext, table: Table, frames: Sequence[DataFrame], ingested_at: datetime
+) -> tuple[dict[str, tuple[int, int, int]], int | None]:
+    """Append the new files' rows in one commit; returns (rows, malformed, extra) per file and the version."""
+    if not frames:
+        return {}, None
+    batch = frames[0]
+    for frame in frames[1:]:
+        batch = batch.unionByName(frame)
+    batch = batch.withColumns({"_ingested_at": F.lit(ingested_at), "_run_id": F.lit(ctx.run_id)}).persist()
+    try:
+        per_file = batch.groupBy("_source_file").agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.count(CORRUPT).alias("malformed"),
+            F.count("_extra_columns").alias("extra"),
+        )
+        counts = {
+            r["_source_file"]: (int(r["rows"]), int(r["malformed"]), int(r["extra"]))
+            for r in per_file.collect()
+        }
+        version = ctx.lakehouse.append(table.contract_for(ctx.config.vocabulary), batch).version
+    finally:
+        batch.unpersist()
+    return counts, version
+
+
+def _report(ctx: RunContext, result: IngestResult, empty: Sequence[Path]) -> None:
+    for message in result.rejected:
+        ctx.log.error("  REJECTED %s: %s", result.table, message)
+    if result.extra_column_rows:
+        ctx.log.info(
+            "  %s: %d row(s) carried columns outside the raw contract (kept in _extra_columns)",
+            result.table,
+            result.extra_column_rows,
+        )
+    if empty:
+        ctx.log.info("  %s: %d empty file(s) logged with 0 rows", result.table, len(empty))
+
+
+def ingest_source(ctx: RunContext, table: Table, log: Table) -> IngestResult:
+    """Append every not-yet-ingested landed file of one bronze table's source. The caller writes
     ``result.log_rows`` with ``write_log``; a crash before that is repaired from bronze lineage."""
-    result = IngestResult(source.table)
-    lakehouse = ctx.lakehouse
-    lakehouse.ensure(source.contract)
-    seen = _seen_files(ctx, source)
+    source = _source(table)
+    result = IngestResult(table.name)
+    ctx.lakehouse.ensure(table.contract_for(ctx.config.vocabulary))
+    seen = _seen_files(ctx, table, log)
     new_files = [p for p in _landed_files(ctx.config.landing(source.folder)) if p.name not in seen]
     if not new_files:
         return result
@@ -247,35 +267,13 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         else _read_csv_group(ctx, source, layout, paths)
         for layout, paths in groups.items()
     ]
-    counts: dict[str, tuple[int, int, int]] = {}
-    if frames:
-        batch = frames[0]
-        for frame in frames[1:]:
-            batch = batch.unionByName(frame)
-        batch = batch.withColumns(
-            {"_ingested_at": F.lit(ingested_at), "_run_id": F.lit(ctx.run_id)}
-        ).persist()
-        try:
-            counts = {
-                r["_source_file"]: (int(r["rows"]), int(r["malformed"]), int(r["extra"]))
-                for r in batch.groupBy("_source_file")
-                .agg(
-                    F.count(F.lit(1)).alias("rows"),
-                    F.count(CORRUPT).alias("malformed"),
-                    F.count("_extra_columns").alias("extra"),
-                )
-                .collect()
-            }
-            result.version = lakehouse.append(source.contract, batch).version
-        finally:
-            batch.unpersist()
-    log_rows = []
+    counts, result.version = _append_batch(ctx, table, frames, ingested_at)
     for path in new_files:
         rows, malformed, extra = counts.get(path.name, (0, 0, 0))
         status = "rejected" if path.name in rejected else "ingested"
-        log_rows.append(
+        result.log_rows.append(
             (
-                source.table,
+                table.name,
                 path.name,
                 path.stat().st_size,
                 rows,
@@ -291,15 +289,47 @@ def ingest_source(ctx: RunContext, source: RawSource) -> IngestResult:
         result.extra_column_rows += extra
     result.files = len(new_files) - len(rejected)
     result.rejected = list(rejected.values())
-    result.log_rows = log_rows
-    for message in result.rejected:
-        ctx.log.error("  REJECTED %s: %s", source.table, message)
-    if result.extra_column_rows:
-        ctx.log.info(
-            "  %s: %d row(s) carried columns outside the raw contract (kept in _extra_columns)",
-            source.table,
-            result.extra_column_rows,
-        )
-    if empty:
-        ctx.log.info("  %s: %d empty file(s) logged with 0 rows", source.table, len(empty))
+    _report(ctx, result, empty)
     return result
+
+
+def ingest_all(ctx: RunContext, tables: Sequence[Table], log: Table) -> list[IngestResult]:
+    """Ingest every landed file not yet in bronze (exactly once per file), sources side by side; the log
+    is written in one commit at the end, also when a source failed."""
+    results: list[IngestResult] = []
+
+    def ingest(table: Table) -> None:
+        result = ingest_source(ctx, table, log)
+        results.append(result)
+        ctx.record("ingest", table.name, {k: v for k, v in asdict(result).items() if k != "log_rows"})
+        ctx.log.info(
+            "  %-26s %4d new file(s) %9d rows %6d malformed %3d rejected",
+            table.name,
+            result.files,
+            result.rows,
+            result.malformed_rows,
+            len(result.rejected),
+        )
+
+    try:
+        map_concurrently(ingest, tables, ctx.config.spark.parallel_tables)
+    finally:
+        write_log(ctx, log, results)
+    return results
+
+
+def land(config: Config, table: Table, path: Path) -> Path:
+    """Copy a delivered file into the table's landing folder under its own name; the same file twice is
+    one delivery, and a different file under a landed name is refused (a delivery is known by its name)."""
+    if not path.is_file():
+        raise IngestError(f"file {path} does not exist or is not a file")
+    target = config.landing(_source(table).folder) / path.name
+    if target.exists() and not filecmp.cmp(path, target, shallow=False):
+        raise IngestError(
+            f"{target} already holds a different file named {path.name}: a delivery is identified by its "
+            "name, so give a new export a new name"
+        )
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return target

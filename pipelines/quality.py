@@ -17,13 +17,15 @@ from typing import Literal
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from pipelines.errors import PipelineError
+
 Action = Literal["warn", "quarantine", "fail"]
 ACTIONS: tuple[str, ...] = ("warn", "quarantine", "fail")
 FAILED_RULES = "_failed_rules"
 QUARANTINE_RULES = "_quarantine_rules"
 
 
-class DataQualityError(RuntimeError):
+class DataQualityError(PipelineError):
     """A ``fail`` check failed, or a check's failure ratio exceeded its threshold."""
 
 
@@ -110,3 +112,20 @@ def raise_on_failure(results: Sequence[RuleResult], checks: Sequence[Check]) -> 
             for r in failed
         ]
         raise DataQualityError("data-quality gate stopped the run:\n  " + "\n  ".join(lines))
+
+
+def unique(*columns: str, action: Action = "fail") -> Check:
+    """The columns identify a row: no other row of the output has the same values."""
+    from pyspark.sql import Window
+
+    return Check(
+        f"{'_'.join(columns)}_unique",
+        lambda: F.count(F.lit(1)).over(Window.partitionBy(*columns)) == 1,
+        action,
+        description=f"one row per {', '.join(columns)}",
+    )
+
+
+def results_line(results: Sequence[RuleResult]) -> str:
+    """``rule: N row(s) warned`` for every rule that did not pass, one per line."""
+    return "\n".join(f"{r.rule}: {r.failed} row(s) {r.outcome}" for r in results if r.outcome != "passed")

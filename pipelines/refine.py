@@ -8,30 +8,19 @@ run, and the accounting always balances per table and run:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipelines import quality
-from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
 from pipelines.frames import BRONZE_RECORD
+from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
-
-DQ_RESULTS = Contract(
-    name="ops.dq_results",
-    ddl=(
-        "run_id STRING NOT NULL, as_of_date DATE NOT NULL, table_name STRING NOT NULL, rule STRING NOT NULL, "
-        "action STRING NOT NULL, evaluated BIGINT NOT NULL, failed BIGINT NOT NULL, ratio DOUBLE NOT NULL, "
-        "max_ratio DOUBLE, outcome STRING NOT NULL, evaluated_at TIMESTAMP NOT NULL"
-    ),
-    grain="one row per rule per table per run, passed rules included",
-    primary_key=("run_id", "table_name", "rule"),
-    comments={"outcome": "passed | warned | quarantined | failed"},
-)
 
 
 def quarantine_contract(table: str) -> Contract:
@@ -47,16 +36,6 @@ def quarantine_contract(table: str) -> Contract:
             "failed_rules": "every rule the record failed (warn rules included)",
         },
     )
-
-
-@dataclass(frozen=True)
-class SilverTable:
-    contract: Contract
-    source: str  # bronze table name
-    parse: Callable[[DataFrame], DataFrame]  # typed columns + lineage + _bronze
-    checks: Callable[[Vocabulary], Sequence[quality.Check]]
-    transform: Callable[[DataFrame], DataFrame]  # valid parsed rows -> contract (one row per key)
-    customers: str | None = None  # when set, `_customer_known` tells whether customer_id is in this table
 
 
 KNOWN_CUSTOMER = "_customer_known"
@@ -98,14 +77,18 @@ def with_bronze_record(bronze: DataFrame) -> DataFrame:
     return bronze.withColumn(BRONZE_RECORD, F.struct(*raw))
 
 
-def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.RuleResult]) -> SilverResult:
+def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleResult]) -> SilverResult:
     """Refine one table. Its rule results are appended to ``rule_results`` even when a ``fail`` rule stops it."""
+    if table.parse is None or table.transform is None:
+        raise ValueError(f"{table.name} declares no parse and transform: it is not a silver table")
     lakehouse = ctx.lakehouse
-    name = table.contract.name
+    contract = table.contract_for(ctx.config.vocabulary)
+    name = contract.name
     checks = list(table.checks(ctx.config.vocabulary))
-    parsed = table.parse(with_bronze_record(lakehouse.read(table.source)))
-    if table.customers:
-        parsed = with_known_customer(ctx, parsed, table.customers)
+    parsed = table.parse(with_bronze_record(lakehouse.read(table.bronze().name)))
+    customers = table.customers()
+    if customers is not None:
+        parsed = with_known_customer(ctx, parsed, customers.name)
     flagged = quality.flag(parsed, checks).persist()
     try:
         results = quality.evaluate(name, flagged, checks)
@@ -123,7 +106,7 @@ def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.R
         current = table.transform(valid).persist()
         try:
             rows_written = current.count()
-            write = lakehouse.merge(table.contract, current)
+            write = lakehouse.merge(contract, current)
         finally:
             current.unpersist()
         q_write = lakehouse.overwrite(quarantine_contract(name), quarantined)
@@ -146,9 +129,11 @@ def run_silver(ctx: RunContext, table: SilverTable, rule_results: list[quality.R
     )
 
 
-def record_results(ctx: RunContext, results: Sequence[quality.RuleResult]) -> None:
-    """Write this run's rule results to ops.dq_results, replacing what an earlier attempt of the run wrote."""
+def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality.RuleResult]) -> None:
+    """Write this run's rule results, replacing what an earlier attempt of the run wrote for those tables
+    on the same date (a stage that writes a table for two dates keeps both dates' outcomes)."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
+    contract = dq_results.contract_for(ctx.config.vocabulary)
     rows = [
         (
             ctx.run_id,
@@ -168,7 +153,63 @@ def record_results(ctx: RunContext, results: Sequence[quality.RuleResult]) -> No
     tables = sorted({r.table for r in results})
     if tables:
         ctx.lakehouse.replace_where(
-            DQ_RESULTS,
-            ctx.spark.createDataFrame(rows, DQ_RESULTS.schema),
-            {"run_id": ctx.run_id, "table_name": tables},
+            contract,
+            ctx.spark.createDataFrame(rows, contract.schema),
+            {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "table_name": tables},
         )
+
+
+def _report(ctx: RunContext, result: SilverResult) -> None:
+    ctx.record("silver", result.table, {**asdict(result), "balances": result.balances})
+    ctx.log.info(
+        "  %-26s read %8d = kept %8d + quarantined %6d + superseded %6d%s",
+        result.table,
+        result.rows_read,
+        result.rows_written,
+        result.rows_quarantined,
+        result.rows_superseded,
+        "" if result.balances else "  (DOES NOT BALANCE)",
+    )
+    for warning in result.warnings:
+        ctx.log.info("      %s", warning)
+
+
+def refine_all(ctx: RunContext, tables: Sequence[Table], dq_results: Table) -> list[SilverResult]:
+    """Refine every bronze table into its silver table; record every rule's outcome, even on failure.
+    Tables that check customer ids run after the customers table, side by side."""
+    rule_results: list[quality.RuleResult] = []
+    try:
+        refine = lambda table: run_silver(ctx, table, rule_results)  # noqa: E731
+        first = [refine(t) for t in tables if t.customers() is None]
+        rest = [t for t in tables if t.customers() is not None]
+        results = first + map_concurrently(refine, rest, ctx.config.spark.parallel_tables)
+        for result in results:
+            _report(ctx, result)
+    finally:
+        record_results(ctx, dq_results, rule_results)
+    return results
+
+
+def replay_quarantine(
+    ctx: RunContext, tables: Sequence[Table], dq_results: Table, names: Sequence[str] = ()
+) -> dict[str, tuple[int, int]]:
+    """Re-validate quarantined rows (after a rule fix, or once missing data such as a customer arrived):
+    silver is recomputed from bronze, so rows that now pass move to the main table. Returns, per table,
+    the quarantined row counts before and after."""
+    unknown = set(names) - {t.name for t in tables}
+    if unknown:
+        raise ValueError(f"unknown silver table(s) {sorted(unknown)}; known: {[t.name for t in tables]}")
+    chosen = [t for t in tables if not names or t.name in names]
+
+    def quarantined(table: Table) -> int:
+        name = quarantine_contract(table.name).name
+        return ctx.lakehouse.read(name).count() if ctx.lakehouse.exists(name) else 0
+
+    before = {t.name: quarantined(t) for t in chosen}
+    refine_all(ctx, chosen, dq_results)
+    moves = {t.name: (before[t.name], quarantined(t)) for t in chosen}
+    for name, (was, now) in moves.items():
+        ctx.log.info(
+            "  %-32s quarantined %6d -> %6d (%d moved to the table)", name, was, now, max(was - now, 0)
+        )
+    return moves

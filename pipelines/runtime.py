@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -19,20 +21,27 @@ def default_run_id(as_of: date) -> str:
     return f"run-{as_of:%Y%m%d}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunContext:
+    """Immutable: a stage that works on another date (a campaign's contact date, the CRM case's snapshot)
+    derives a context with ``on(date)``; both share the run's report."""
+
     spark: SparkSession
     config: Config
     as_of: date
     run_id: str
-    report: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def on(self, as_of: date) -> RunContext:
+        """The same run on another logical date."""
+        return dataclasses.replace(self, as_of=as_of)
 
     @property
     def lakehouse(self) -> Lakehouse:
         return Lakehouse(self.spark, self.config)
 
     @property
-    def log(self):  # type: ignore[no-untyped-def]
+    def log(self) -> logging.Logger:
         return get_logger()
 
     def record(self, section: str, key: str, value: Any) -> None:

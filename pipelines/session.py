@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
+
+from pipelines.config import Config
+from pipelines.runtime import RunContext, default_run_id
 
 IVY_SETTINGS = str(Path(__file__).with_name("ivysettings.xml"))
 # Delta's transitive dependencies that Spark already ships: excluding them saves ~75 MB of downloads on a
@@ -100,3 +104,26 @@ def build_session(
     spark = configure_spark_with_delta_pip(builder).getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
     return spark
+
+
+def start_run(
+    config: Config,
+    app: str,
+    as_of: date | None = None,
+    run_id: str | None = None,
+    *,
+    master_given: bool = False,
+) -> RunContext:
+    """A run's context: the session (under spark-submit, the submitter's master unless one was given), the
+    run date (default today, UTC) and the run id (default ``run-<date>``)."""
+    as_of = as_of or datetime.now(timezone.utc).date()
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    spark = build_session(
+        app,
+        master=None if submitted and not master_given else config.spark.master,
+        shuffle_partitions=config.spark.shuffle_partitions,
+        driver_memory=None if submitted else config.spark.driver_memory,
+        log_level=config.spark.log_level,
+        catalog_dir=config.catalog_dir if config.spark.catalog == "hive" else None,
+    )
+    return RunContext(spark, config, as_of, run_id or default_run_id(as_of))

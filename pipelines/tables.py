@@ -8,8 +8,10 @@ lakehouse or a copied folder left pointing elsewhere (``lakehouse publish`` and 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -22,9 +24,13 @@ from pyspark.sql import functions as F
 
 from pipelines.config import LAYERS, Config
 from pipelines.contract import Contract
+from pipelines.errors import PipelineError
+
+# When a run happened, not what it computed: left out of content hashes.
+VOLATILE_COLUMNS = ("_ingested_at", "ingested_at", "evaluated_at", "decided_at")
 
 
-class TableError(RuntimeError):
+class TableError(PipelineError):
     """A table is missing or does not match its contract."""
 
 
@@ -202,16 +208,32 @@ class Lakehouse:
 
     def register_catalog(self) -> list[str]:
         """Register every table of the lakehouse found on disk; returns their names."""
-        names = []
-        for layer in LAYERS:
-            layer_dir = self.config.tables_dir / layer
-            if not layer_dir.is_dir():
-                continue
-            for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
-                name = f"{layer}.{table_dir.name}"
-                self.register(name)
-                names.append(name)
+        names = self.tables()
+        for name in names:
+            self.register(name)
         return names
+
+    def content_hash(self, name: str, ignore: Sequence[str] = VOLATILE_COLUMNS) -> tuple[int, str]:
+        """(rows, a hash of the table's content independent of row order and file layout), leaving out
+        ``ignore``: columns that say when a run happened rather than what it computed."""
+        df = self.read(name)
+        columns = sorted(c for c in df.columns if c not in ignore)
+        row = df.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum(F.xxhash64(*[F.col(f"`{c}`") for c in columns]).cast("decimal(38,0)")).alias("h"),
+        ).collect()[0]
+        payload = json.dumps({"columns": columns, "n": row["n"], "h": str(row["h"])})
+        return int(row["n"]), hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def tables(self) -> list[str]:
+        """Every table of the lakehouse found on disk, by name."""
+        return [
+            f"{layer}.{table_dir.name}"
+            for layer in LAYERS
+            if (self.config.tables_dir / layer).is_dir()
+            for table_dir in sorted((self.config.tables_dir / layer).iterdir())
+            if (table_dir / "_delta_log").is_dir()
+        ]
 
     def create_view(self, name: str, query: str, comment: str) -> None:
         """Create or replace a SQL view over registered tables, with its description."""

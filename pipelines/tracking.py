@@ -23,13 +23,15 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipelines import figures
 from pipelines.config import Config
+from pipelines.errors import PipelineError
 
 CHAMPION = "champion"
 FINGERPRINT_TAG = "training_fingerprint"
 
 
-class ModelNotFoundError(RuntimeError):
+class ModelNotFoundError(PipelineError):
     """No model version carries the requested alias (the model was never trained)."""
 
 
@@ -86,6 +88,25 @@ def find_trained(client: MlflowClient, name: str, fingerprint_value: str) -> Reg
     return _describe(client, max(matching, key=lambda v: int(v.version)), reused=True)
 
 
+def reuse(
+    client: MlflowClient, name: str, fingerprint_value: str, log: logging.Logger
+) -> RegisteredModel | None:
+    """The version already trained on identical data and parameters, made champion again; else None."""
+    existing = find_trained(client, name, fingerprint_value)
+    if existing:
+        log.info("  %s: same data and parameters as version %s, reusing it", name, existing.version)
+        set_alias(client, name, existing.version)
+    return existing
+
+
+def champion(client: MlflowClient, name: str) -> RegisteredModel | None:
+    """The champion version; None when the model has no champion yet."""
+    try:
+        return get_alias(client, name)
+    except ModelNotFoundError:
+        return None
+
+
 def log_model(
     client: MlflowClient, model: PipelineModel, name: str, tags: Mapping[str, str]
 ) -> RegisteredModel:
@@ -122,3 +143,40 @@ def get_alias(client: MlflowClient, name: str, alias: str = CHAMPION) -> Registe
 
 def load_model(name: str, alias: str = CHAMPION) -> PipelineModel:
     return mlflow.spark.load_model(f"models:/{name}@{alias}")
+
+
+def log_k_selection(view: str, fits: Mapping[int, Mapping[str, float]], best_k: int) -> None:
+    """Per k of a clustering view: its metrics (stepped by k), the elbow figure, and the chosen k."""
+    for k, metrics in fits.items():
+        mlflow.log_metrics({f"{view}_{m}": v for m, v in metrics.items()}, step=k)
+    silhouette = {k: m["silhouette"] for k, m in fits.items()}
+    mlflow.log_figure(
+        figures.k_selection(silhouette, {k: m["inertia"] for k, m in fits.items()}), f"{view}_k_selection.png"
+    )
+    mlflow.log_metrics({f"{view}_k": best_k, f"{view}_best_silhouette": silhouette[best_k]})
+
+
+def log_classifier(
+    labels: Sequence[float], scores: Sequence[float], threshold: float, metrics: Mapping[str, float]
+) -> None:
+    """A classifier's holdout metrics, its report figure (ROC, PR, reliability, lift, gain) and lift table."""
+    mlflow.log_metrics(dict(metrics))
+    mlflow.log_figure(figures.classifier_report(labels, scores, threshold), "holdout_report.png")
+    mlflow.log_dict(figures.lift_table(labels, scores), "holdout_lift.json")
+
+
+def log(
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    dicts: Mapping[str, Mapping[str, Any]] | None = None,
+    tables: Mapping[str, Any] | None = None,
+) -> None:
+    """Log to the active run: parameters (lists as JSON), metrics, JSON artifacts and pandas tables."""
+    if params:
+        mlflow.log_params({k: json.dumps(v) if isinstance(v, list) else v for k, v in params.items()})
+    if metrics:
+        mlflow.log_metrics(dict(metrics))
+    for name, value in (dicts or {}).items():
+        mlflow.log_dict(dict(value), name)
+    for name, frame in (tables or {}).items():
+        mlflow.log_table(frame, name)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from bronze import campaign_contacts as bronze_contacts
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
-from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed, well_formed
+from pipelines.declare import Table
+from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed
 from pipelines.quality import Check
-from pipelines.refine import KNOWN_CUSTOMER, SilverTable
 from silver import customers
+from silver.events import event_checks
 
 CONTRACT = Contract(
     name="silver.campaign_contacts",
@@ -27,16 +29,7 @@ CONTRACT = Contract(
 
 def checks(vocabulary: Vocabulary) -> list[Check]:
     return [
-        Check("well_formed", well_formed, "quarantine"),
-        Check("campaign_id_present", lambda: F.col("campaign_id").isNotNull(), "quarantine"),
-        Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
-        Check(
-            "customer_known",
-            lambda: F.col("customer_id").isNull() | F.col(KNOWN_CUSTOMER),
-            "quarantine",
-            description="the customer is in silver.customers (passes once a later export brings them)",
-        ),
-        Check("contacted_at_valid", lambda: F.col("contacted_at").isNotNull(), "quarantine"),
+        *event_checks("campaign_id", "contacted_at"),
         Check("accepted_is_0_or_1", lambda: F.col("accepted").isNotNull(), "quarantine"),
     ]
 
@@ -60,6 +53,12 @@ def transform(contacts: DataFrame) -> DataFrame:
     )
 
 
-TABLE = SilverTable(
-    CONTRACT, "bronze.campaign_contacts", parse, checks, transform, customers=customers.CONTRACT.name
+TABLE = Table(
+    CONTRACT,
+    stage="silver",
+    write="merge",
+    inputs=(bronze_contacts.TABLE, customers.TABLE),
+    checks=checks,
+    parse=parse,
+    transform=transform,
 )

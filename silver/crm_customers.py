@@ -9,14 +9,17 @@ no customer is dropped; unparseable values are quarantined.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from bronze import crm_case
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
 from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, parsed_or_blank, well_formed
 from pipelines.quality import Check
-from pipelines.refine import SilverTable
 
 CATEGORIES = {  # the case's spend columns, by the project's category names
     "wines": "MntWines",
@@ -117,6 +120,11 @@ def education_known() -> Column:
 
 
 def checks(vocabulary: Vocabulary) -> list[Check]:
+    """What quarantines a line (it cannot be read), then the case's quirks, which warn and keep the customer."""
+    return [*_unreadable(), *_quirks()]
+
+
+def _unreadable() -> list[Check]:
     return [
         Check("well_formed", well_formed, "quarantine", description="the line has the case's 29 fields"),
         Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
@@ -145,6 +153,11 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
         ),
         Check("birth_year_parses", lambda: parsed_or_blank("birth_year", "Year_Birth"), "quarantine"),
         Check("income_parses", lambda: parsed_or_blank("income", "Income"), "quarantine"),
+    ]
+
+
+def _quirks() -> list[Check]:
+    return [
         Check(
             "income_present",
             lambda: F.col("income").isNotNull(),
@@ -226,4 +239,19 @@ def transform(customers: DataFrame) -> DataFrame:
     )
 
 
-TABLE = SilverTable(CONTRACT, "bronze.crm_case", parse, checks, transform)
+TABLE = Table(
+    CONTRACT,
+    stage="silver",
+    write="merge",
+    inputs=(crm_case.TABLE,),
+    checks=checks,
+    parse=parse,
+    transform=transform,
+)
+
+
+def snapshot_date(customers: DataFrame) -> date | None:
+    """The case gives no snapshot date: the day after the last enrolment (2014-06-30 for the public file);
+    None when there is no customer."""
+    latest = customers.agg(F.max("signup_date")).collect()[0][0]
+    return latest + timedelta(days=1) if latest is not None else None

@@ -8,8 +8,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from pipelines.contract import Contract
+from pipelines.declare import Table
 from pipelines.frames import keep_latest
-from pipelines.refine import SilverTable
 from silver import customers
 
 CONTRACT = Contract(
@@ -50,4 +50,13 @@ def valid_on(as_of: date) -> Column:
     return (F.col("valid_from") < start) & (F.col("valid_to").isNull() | (F.col("valid_to") >= start))
 
 
-TABLE = SilverTable(CONTRACT, customers.TABLE.source, customers.parse, customers.checks, transform)
+# the same bronze rows, parse and checks as silver.customers; every version kept instead of the latest
+TABLE = Table(
+    CONTRACT,
+    stage="silver",
+    write="merge",
+    inputs=customers.TABLE.inputs,
+    checks=customers.checks,
+    parse=customers.parse,
+    transform=transform,
+)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from bronze import customers as bronze_customers
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
+from pipelines.declare import Table
 from pipelines.frames import (
     BRONZE_RECORD,
     LINEAGE,
@@ -17,7 +19,6 @@ from pipelines.frames import (
     well_formed,
 )
 from pipelines.quality import Check
-from pipelines.refine import SilverTable
 
 CONTRACT = Contract(
     name="silver.customers",
@@ -83,4 +84,12 @@ def transform(customers: DataFrame) -> DataFrame:
     return customers.transform(keep_latest(["customer_id"], newest_first)).select(*CONTRACT.select())
 
 
-TABLE = SilverTable(CONTRACT, "bronze.customers", parse, checks, transform)
+TABLE = Table(
+    CONTRACT,
+    stage="silver",
+    write="merge",
+    inputs=(bronze_customers.TABLE,),
+    checks=checks,
+    parse=parse,
+    transform=transform,
+)

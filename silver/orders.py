@@ -5,12 +5,14 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from bronze import orders as bronze_orders
 from pipelines.config import Vocabulary
 from pipelines.contract import Contract
-from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed, well_formed
+from pipelines.declare import Table
+from pipelines.frames import BRONZE_RECORD, LINEAGE, blank_to_null, keep_latest, typed
 from pipelines.quality import Check
-from pipelines.refine import KNOWN_CUSTOMER, SilverTable
 from silver import customers
+from silver.events import event_checks
 
 CONTRACT = Contract(
     name="silver.orders",
@@ -37,18 +39,7 @@ def _item_amount_ok(item):  # type: ignore[no-untyped-def]
 def checks(vocabulary: Vocabulary) -> list[Check]:
     categories, channels = list(vocabulary.categories), list(vocabulary.channels)
     return [
-        Check(
-            "well_formed", well_formed, "quarantine", description="the line is valid JSON of the order schema"
-        ),
-        Check("order_id_present", lambda: F.col("order_id").isNotNull(), "quarantine"),
-        Check("customer_id_valid", lambda: F.col("customer_id").isNotNull(), "quarantine"),
-        Check(
-            "customer_known",
-            lambda: F.col("customer_id").isNull() | F.col(KNOWN_CUSTOMER),
-            "quarantine",
-            description="the customer is in silver.customers (passes once a later export brings them)",
-        ),
-        Check("ordered_at_valid", lambda: F.col("ordered_at").isNotNull(), "quarantine"),
+        *event_checks("order_id", "ordered_at", "the line is valid JSON of the order schema"),
         Check("channel_known", lambda: F.col("channel").isin(*channels), "quarantine"),
         Check("is_deal_valid", lambda: F.col("is_deal").isNotNull(), "quarantine"),
         Check("has_items", lambda: F.size("items") > 0, "quarantine"),
@@ -96,4 +87,12 @@ def transform(orders: DataFrame) -> DataFrame:
     )
 
 
-TABLE = SilverTable(CONTRACT, "bronze.orders", parse, checks, transform, customers=customers.CONTRACT.name)
+TABLE = Table(
+    CONTRACT,
+    stage="silver",
+    write="merge",
+    inputs=(bronze_orders.TABLE, customers.TABLE),
+    checks=checks,
+    parse=parse,
+    transform=transform,
+)

@@ -38,7 +38,7 @@ def generated(spark, tmp_path_factory) -> RunContext:  # type: ignore[no-untyped
     """A lakehouse built by every stage from generated sample data, shared by the end-to-end tests."""
     from jobs import run_all
     from pipelines.runtime import default_run_id
-    from pipelines.sample_data import generate
+    from sample import generate
 
     root = tmp_path_factory.mktemp("e2e") / "lakehouse"
     config = load_config(overrides={"root": root, "model": {"segment_k_max": 4}}, environ={})

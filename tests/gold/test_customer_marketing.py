@@ -5,6 +5,9 @@ from chispa import assert_df_equality
 
 from gold import customer_marketing
 from gold.objectives import OBJECTIVES, Economics
+from ops import dq_results
+from pipelines import runner
+from pipelines.quality import DataQualityError
 
 AS_OF = date(2026, 6, 30)
 THRESHOLDS = {"aggressive_acquisition": 0.2, "moderate": 0.3, "balanced": 0.5, "cost_saving": 0.8}
@@ -70,3 +73,44 @@ def test_a_model_without_thresholds_for_every_objective_is_refused(spark):
             acceptance_model_version="5",
             run_id="r1",
         )
+
+
+def test_a_probability_outside_0_1_stops_the_write_naming_the_rule(ctx):
+    scores = ctx.spark.createDataFrame(
+        [(1, 1.2), (2, 0.25), (3, -0.1)], "customer_id BIGINT, acceptance_probability DOUBLE"
+    )
+    out = customer_marketing.transform(
+        _segments(ctx.spark), scores, as_of=AS_OF, thresholds=THRESHOLDS, economics=Economics(),
+        acceptance_model_version="5", run_id="r1",
+    )  # fmt: skip
+    with pytest.raises(DataQualityError, match=r"rule 'probability_in_0_1'.* 2 of 3 rows"):
+        runner.write(ctx.on(AS_OF), customer_marketing.TABLE, out, dq_results.TABLE)
+    outcomes = {r["rule"]: r["outcome"] for r in ctx.lakehouse.read("ops.dq_results").collect()}
+    assert outcomes == {
+        "customer_id_as_of_date_unique": "passed",
+        "probability_in_0_1": "failed",
+        "decile_in_1_10": "passed",
+    }
+
+
+def test_targets_by_objective_and_budget_and_their_totals(spark):
+    marketing = customer_marketing.transform(
+        _segments(spark), spark.createDataFrame([(1, 0.9), (2, 0.25), (3, 0.1)], "customer_id BIGINT, acceptance_probability DOUBLE"),
+        as_of=AS_OF, thresholds=THRESHOLDS, economics=Economics(), acceptance_model_version="5", run_id="r1",
+    )  # fmt: skip
+    balanced = customer_marketing.targets(
+        marketing, as_of=AS_OF, objective="aggressive_acquisition", budget=None
+    )
+    assert [r["customer_id"] for r in balanced.collect()] == [1, 2]
+    best_one = customer_marketing.targets(marketing, as_of=AS_OF, objective=None, budget=1)
+    assert [r["customer_id"] for r in best_one.collect()] == [1]
+    total = customer_marketing.totals(balanced).collect()[0]
+    assert (total["contacts"], round(total["acceptances"], 6), round(total["profit"], 6)) == (
+        2,
+        1.15,
+        round(1.15 * 11 - 6, 6),
+    )
+    none = customer_marketing.totals(
+        customer_marketing.targets(marketing, as_of=date(2020, 1, 1), objective=None, budget=None)
+    )
+    assert tuple(none.collect()[0]) == (0, 0.0, 0.0)

@@ -1,9 +1,13 @@
 from datetime import date
 
+import pytest
 from pyspark.sql import functions as F
 
 from gold import customer_segments
 from gold.customer_segments import ClusterProfile, name_segments
+from ops import dq_results
+from pipelines import runner
+from pipelines.quality import DataQualityError
 
 
 def profile(cluster, spend, recency, meat, wines):
@@ -160,3 +164,16 @@ def test_a_new_segment_after_k_grows_gets_the_next_free_id():
     after = name_segments(second, 40.0, previous)
     assert after[0].segment_id == before[0].segment_id and after[1].segment_id == before[1].segment_id
     assert after[2].segment_id == 2
+
+
+def test_a_customer_in_a_cluster_the_model_does_not_name_fails_the_segmented_rule(ctx):
+    clustered = ctx.spark.createDataFrame(
+        [(1, 0, 0), (2, 1, 0)], "customer_id BIGINT, cluster INT, taste_cluster INT"
+    )
+    values = {0: customer_segments.Segment(0, "High value / Recent", 1)}  # cluster 1 has no segment
+    tastes = {0: customer_segments.Segment(0, "Meat", 2)}
+    out = customer_segments.assign(clustered, values, tastes, as_of=ctx.as_of, model_version="1", run_id="r")
+    assert sorted(r["customer_id"] for r in out.collect()) == [1, 2]  # kept, not silently dropped
+    with pytest.raises(DataQualityError, match=r"gold\.customer_segments: rule 'segmented'.* 1 of 2 rows"):
+        runner.write(ctx, customer_segments.TABLE, out, dq_results.TABLE)
+    assert not ctx.lakehouse.exists(customer_segments.TABLE.name)

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from gold.objectives import OBJECTIVES, contact_column
 from gold.views import VIEWS
-from jobs import cli, publish, shell
+from jobs import cli, publish
 from pipelines.pandas_io import latest_as_of, read_table
 from pipelines.tables import Lakehouse
 
@@ -96,11 +96,6 @@ def test_the_sql_shell_runs_statements_and_survives_errors(published, monkeypatc
     segments = ctx.spark.sql("SELECT * FROM gold.segment_summary").count()
     assert f"|{segments}  |" in out.out or f"|{segments}|" in out.out.replace(" ", "")
     assert "TABLE_OR_VIEW_NOT_FOUND" in out.err and "`nothing`" in out.err and "dq_trend" in out.out
-
-
-def test_statements_split_on_semicolons_across_lines():
-    lines = ["SELECT 1", "AS one;", "", "SELECT ';' AS semicolon;SHOW TABLES"]
-    assert list(shell.statements(lines)) == ["SELECT 1\nAS one", "SELECT ';' AS semicolon", "SHOW TABLES"]
 
 
 def test_gold_tables_read_into_pandas_without_spark_match_spark(published):

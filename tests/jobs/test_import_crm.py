@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from gold import customer_features
-from jobs import cli, crm
+from jobs import cli, crm, publish, score, train
 from pipelines.config import load_config
 from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse
@@ -22,9 +22,11 @@ def imported(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     base = tmp_path_factory.mktemp("import-crm")
     path = crm_case.write(base / "export" / "case.tsv", crm_case.customers(), tab=True)
     config = load_config(overrides={"root": base / "lakehouse", "model": {"segment_k_max": 4}}, environ={})
-    ctx = RunContext(spark, config, date(2026, 11, 23), "import-crm-case")  # replaced by the snapshot
-    crm.run(ctx, path)
-    return ctx, path
+    ctx = RunContext(spark, config, date(2026, 11, 23), "import-crm-case")
+    on_snapshot = crm.prepare(ctx, path)
+    for stage in (train.run, score.run, publish.run):
+        stage(on_snapshot)
+    return on_snapshot, path
 
 
 def test_the_snapshot_is_the_day_after_the_last_enrolment(imported):
@@ -84,7 +86,7 @@ def test_a_second_import_of_the_same_file_changes_nothing(imported):
     ctx, path = imported
     lakehouse = Lakehouse(ctx.spark, ctx.config)
     before = {name: lakehouse.version(name) for name in ("bronze.crm_case", "silver.crm_customers")}
-    crm.run(ctx, path, models=False)
+    crm.prepare(ctx, path)
     assert {name: lakehouse.version(name) for name in before} == before
 
 

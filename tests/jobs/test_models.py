@@ -6,9 +6,10 @@ import mlflow
 import pytest
 from pyspark.sql import functions as F
 
+from gold.acceptance_training import MODEL_NAME as ACCEPTANCE_MODEL
 from jobs import cli
-from jobs.registry import ACCEPTANCE_MODEL
-from jobs.train_acceptance import CHALLENGER, record_decision
+from jobs.common import record_decision
+from ops.model_promotions import CHALLENGER
 from pipelines import tracking
 from pipelines.tables import Lakehouse
 

@@ -15,11 +15,14 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobs import ingest, refine
+from ops import dq_results
+from ops.ingest_log import TABLE as INGEST_LOG
 from pipelines.config import load_config
-from pipelines.ingest import INGEST_LOG
+from pipelines.refine import replay_quarantine
 from pipelines.runtime import RunContext
-from pipelines.sample_data import generate, inject_defects
 from pipelines.tables import Lakehouse
+from sample import generate, inject_defects
+from silver.tables import TABLES as SILVER
 
 pytestmark = pytest.mark.e2e
 EXPECTED_RULE = {
@@ -154,13 +157,17 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
         header + "2,1990,Basic,Married,1,0,0,2026-01-05,2026-02-02T00:00:00Z\n"
     )
     ingest.run(ctx)
-    moves = refine.replay_quarantine(ctx, ["silver.orders"])
+    moves = replay(ctx, ["silver.orders"])
     assert moves == {"silver.orders": (1, 1)}  # customers were not replayed yet: still unknown
-    refine.replay_quarantine(ctx, ["silver.customers"])
-    assert refine.replay_quarantine(ctx, ["silver.orders"]) == {"silver.orders": (1, 0)}
+    replay(ctx, ["silver.customers"])
+    assert replay(ctx, ["silver.orders"]) == {"silver.orders": (1, 0)}
     assert sorted(r["order_id"] for r in lakehouse.read("silver.orders").collect()) == ["O1", "O2"]
     with pytest.raises(ValueError, match="unknown silver table"):
-        refine.replay_quarantine(ctx, ["silver.nope"])
+        replay(ctx, ["silver.nope"])
+
+
+def replay(ctx, names):  # type: ignore[no-untyped-def]
+    return replay_quarantine(ctx, SILVER, dq_results.TABLE, names)
 
 
 def _ingest_command(root: Path) -> list[str]:

@@ -4,7 +4,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from bronze import customers, orders
-from pipelines.ingest import INGEST_LOG, ingest_source, write_log
+from ops.ingest_log import TABLE as INGEST_LOG
+from pipelines.ingest import ingest_source, write_log
 
 HEADER = (
     "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at"
@@ -19,8 +20,8 @@ def land(config, folder, name, text):
 
 
 def ingest(ctx, source):
-    result = ingest_source(ctx, source)
-    write_log(ctx, [result])
+    result = ingest_source(ctx, source, INGEST_LOG)
+    write_log(ctx, INGEST_LOG, [result])
     return result
 
 
@@ -31,15 +32,15 @@ def test_each_file_is_ingested_once_and_new_files_on_the_next_run(ctx):
         "a.csv",
         f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n",
     )
-    first = ingest(ctx, customers.SOURCE)
-    again = ingest(ctx, customers.SOURCE)
+    first = ingest(ctx, customers.TABLE)
+    again = ingest(ctx, customers.TABLE)
     land(
         ctx.config,
         "customers",
         "b.csv",
         f"{HEADER}\n2,1990,Basic,Married,,1,0,2025-02-01,2025-02-01T00:00:00Z\n",
     )
-    later = ingest(ctx, customers.SOURCE)
+    later = ingest(ctx, customers.TABLE)
     assert (first.files, first.rows, again.files, again.rows, later.files, later.rows) == (1, 1, 0, 0, 1, 1)
     bronze = ctx.lakehouse.read("bronze.customers")
     got = bronze.select("customer_id", "income", "_source_file", "_run_id")
@@ -62,7 +63,7 @@ def test_malformed_json_lines_are_kept_with_their_raw_text(ctx):
         "items": [{"category": "wines", "amount": 12.5}],
     }
     land(ctx.config, "orders", "o.jsonl", json.dumps(good) + '\n{"order_id": "O2", "customer_id": \n')
-    result = ingest(ctx, orders.SOURCE)
+    result = ingest(ctx, orders.TABLE)
     assert (result.rows, result.malformed_rows) == (2, 1)
     bronze = ctx.lakehouse.read("bronze.orders")
     kept = bronze.where(F.col("order_id") == "O1").select(
@@ -81,7 +82,7 @@ def test_csv_columns_are_matched_by_header_name_and_extras_kept(ctx):
         "r.csv",
         f"{reordered}\n2025-03-01T00:00:00Z,9,2025-01-05,ramen,1970,Master,Together,1,0,0\n",
     )
-    ingest(ctx, customers.SOURCE)
+    ingest(ctx, customers.TABLE)
     row = ctx.lakehouse.read("bronze.customers").collect()[0]
     assert (row["customer_id"], row["signup_date"], row["birth_year"]) == ("9", "2025-01-05", "1970")
     assert json.loads(row["_extra_columns"]) == {"favourite_dish": "ramen"}
@@ -96,14 +97,14 @@ def test_a_file_missing_a_required_column_is_rejected_and_others_land(ctx):
         f"{HEADER}\n2,1990,Basic,Married,,1,0,2025-02-01,2025-02-01T00:00:00Z\n",
     )
     land(ctx.config, "customers", "empty.csv", "")
-    result = ingest(ctx, customers.SOURCE)
+    result = ingest(ctx, customers.TABLE)
     assert result.rows == 1
     assert (
         len(result.rejected) == 1 and "bad.csv" in result.rejected[0] and "updated_at" in result.rejected[0]
     )
     log = {r["file"]: (r["status"], r["rows"]) for r in ctx.lakehouse.read(INGEST_LOG.name).collect()}
     assert log == {"bad.csv": ("rejected", 0), "good.csv": ("ingested", 1), "empty.csv": ("ingested", 0)}
-    assert ingest(ctx, customers.SOURCE).files == 0  # neither the rejected nor the empty file is retried
+    assert ingest(ctx, customers.TABLE).files == 0  # neither the rejected nor the empty file is retried
 
 
 def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
@@ -113,8 +114,10 @@ def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
         "a.csv",
         f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n",
     )
-    ingest_source(ctx, customers.SOURCE)  # bronze committed, then the run "died" before writing the log
-    rerun = ingest(ctx, customers.SOURCE)
+    ingest_source(
+        ctx, customers.TABLE, INGEST_LOG
+    )  # bronze committed, then the run "died" before writing the log
+    rerun = ingest(ctx, customers.TABLE)
     assert rerun.files == 0
     assert ctx.lakehouse.read("bronze.customers").count() == 1
     log = ctx.lakehouse.read(INGEST_LOG.name).collect()
@@ -126,7 +129,7 @@ def test_a_source_with_no_files_is_an_empty_table(ctx):
     from pipelines.refine import run_silver
     from silver import web_visits as silver_visits
 
-    result = ingest(ctx, web_visits.SOURCE)  # no landing/web_visits folder at all
+    result = ingest(ctx, web_visits.TABLE)  # no landing/web_visits folder at all
     assert (result.files, result.rows) == (0, 0)
     assert ctx.lakehouse.read("bronze.web_visits").count() == 0
     refined = run_silver(ctx, silver_visits.TABLE, [])

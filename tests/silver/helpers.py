@@ -5,7 +5,8 @@ from pyspark.sql import functions as F
 
 from pipelines import quality
 from pipelines.config import Vocabulary
-from pipelines.refine import KNOWN_CUSTOMER, SilverTable, with_bronze_record
+from pipelines.declare import Table
+from pipelines.refine import KNOWN_CUSTOMER, with_bronze_record
 
 
 def bronze_frame(spark, raw_ddl: str, rows: list[tuple]) -> DataFrame:
@@ -18,7 +19,7 @@ def bronze_frame(spark, raw_ddl: str, rows: list[tuple]) -> DataFrame:
 
 
 def refine(
-    table: SilverTable,
+    table: Table,
     bronze: DataFrame,
     vocabulary: Vocabulary | None = None,
     key: str | None = None,
@@ -26,7 +27,7 @@ def refine(
 ) -> tuple[DataFrame, DataFrame]:
     """(silver rows, quarantined rows: the raw ``key`` column and their failed rules)."""
     parsed = table.parse(with_bronze_record(bronze))
-    if table.customers:
+    if table.customers() is not None:
         unknown = (
             F.coalesce(F.col("customer_id").isin(*unknown_customers), F.lit(False))
             if unknown_customers

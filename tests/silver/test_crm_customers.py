@@ -6,7 +6,9 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from bronze import crm_case as crm_case_bronze
 from bronze.crm_case import SOURCE
+from ops.ingest_log import TABLE as INGEST_LOG
 from pipelines.config import load_config
 from pipelines.ingest import ingest_source
 from pipelines.refine import run_silver
@@ -20,7 +22,7 @@ def _refine(spark, root, tab: bool):  # type: ignore[no-untyped-def]
     config = load_config(overrides={"root": root}, environ={})
     ctx = RunContext(spark, config, date(2026, 6, 30), "run-test")
     crm_case.write(config.landing(SOURCE.folder) / "case.csv", crm_case.customers(), tab=tab)
-    ingested = ingest_source(ctx, SOURCE)
+    ingested = ingest_source(ctx, crm_case_bronze.TABLE, INGEST_LOG)
     rules: list = []
     result = run_silver(ctx, crm_customers.TABLE, rules)
     return ctx, ingested, result, {r.rule: r for r in rules}

@@ -4,11 +4,13 @@ features and score alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from pipelines.contract import Contract
+from pipelines.declare import Table
 
 SCORE = "acceptance_probability"
 
@@ -71,7 +73,7 @@ def rows(
     current: dict[str, Sequence[float]],
     psi_threshold: float,
     ks_threshold: float,
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """One drift row per column present on both sides."""
     out = []
     for name in reference:
@@ -94,3 +96,30 @@ def rows(
             }
         )
     return out
+
+
+def compare(
+    reference: Mapping[str, Sequence[float]],
+    current: Mapping[str, Sequence[float]],
+    keys: Mapping[str, Any],
+    psi_threshold: float,
+    ks_threshold: float,
+) -> list[tuple[Any, ...]]:
+    """The table's rows for one scoring run: ``keys`` (run_id, as_of_date, model_version, reference_as_of)
+    and one drift row per column present in both populations, in contract order."""
+    drift = rows(dict(reference), dict(current), psi_threshold, ks_threshold)
+    return [tuple({**keys, **r}[c] for c in CONTRACT.columns) for r in drift]
+
+
+def flagged(table_rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """The features that ``compare``'s rows flag."""
+    feature, flag = CONTRACT.columns.index("feature"), CONTRACT.columns.index("flagged")
+    return [r[feature] for r in table_rows if r[flag]]
+
+
+TABLE = Table(
+    CONTRACT,
+    stage="score",
+    write="replace",
+    description="PSI and KS of every feature and of the score against the champion's training population",
+)

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from bronze import customers
-from pipelines.sample_data import generate
+from sample import generate
 
 
 def read_contacts(landing, campaign):

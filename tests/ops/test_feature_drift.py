@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from gold.feature_drift import ks as ks_statistic
-from gold.feature_drift import psi, rows
+from ops.feature_drift import ks as ks_statistic
+from ops.feature_drift import psi, rows
 
 
 def test_the_same_distribution_is_stable_and_a_shift_is_flagged():

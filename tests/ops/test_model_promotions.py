@@ -1,7 +1,6 @@
 import pytest
 
-from gold.model_promotions import gate
-from jobs.models import RollbackError, previous_champion
+from ops.model_promotions import RollbackError, gate, previous_champion
 
 
 def test_a_candidate_must_match_the_champion_on_both_pr_auc_and_profit():

@@ -1,0 +1,31 @@
+"""What a run's report says about its models, in the lines the run summary prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gold import acceptance_training, segmentation
+
+
+def models_lines(report: dict[str, Any]) -> list[str]:
+    """The models' figures and the drift verdict, from the run's report."""
+    models, nan, lines = report.get("models", {}), float("nan"), []
+    if acc := models.get(acceptance_training.MODEL_NAME):
+        m = acc.get("metrics", {})
+        lines.append(
+            f"Acceptance model {acceptance_training.MODEL_NAME} v{acc['version']}{' (reused)' if acc.get('reused') else ''}: "
+            f"ROC AUC {m.get('roc_auc', nan):.3f}, PR AUC {m.get('pr_auc', nan):.3f} on {int(m.get('holdout_rows', 0))} "
+            f"held-out customers (acceptance rate {m.get('holdout_acceptance_rate', nan):.1%}), "
+            f"profit {m.get('profit', nan):,.0f} at the balanced threshold"
+        )
+    if (flagged := report.get("drift", {}).get("flagged")) is not None:
+        verdict = f"FLAGGED {', '.join(flagged)} (see ops.feature_drift)" if flagged else "no feature flagged"
+        lines.append(f"Drift since the champion's training population: {verdict}")
+    if seg := models.get(segmentation.MODEL_NAME):
+        m = seg.get("metrics", {})
+        lines.append(
+            f"Segmentation model {segmentation.MODEL_NAME} v{seg['version']}: value view k={int(m.get('value_k', 0))} "
+            f"(silhouette {m.get('value_best_silhouette', nan):.3f}), taste view k={int(m.get('taste_k', 0))} "
+            f"(silhouette {m.get('taste_best_silhouette', nan):.3f})"
+        )
+    return lines

@@ -1,0 +1,1 @@
+"""Operational tables: what the runs did (files ingested, rule outcomes, model decisions, drift)."""

@@ -1,0 +1,79 @@
+"""Command-line machinery: commands declared as data, the shared run and config arguments, one-line errors.
+
+A command is ``name -> (help, handler, arguments)``; "group action" names nest (``models rollback``).
+Every command takes the config arguments; a handler returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from pipelines.config import Config, ConfigError, load_config
+
+Argument = tuple[str, dict[str, Any]]
+Handler = Callable[[argparse.Namespace], int]
+Command = tuple[str, Handler, Sequence[Argument]]
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+
+
+CONFIG: list[Argument] = [
+    ("--config", {"help": "TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)"}),
+    ("--root", {"help": "lakehouse directory (overrides the config's root)"}),
+    ("--master", {"help": "Spark master (default: the config's, or spark-submit's)"}),
+]
+RUN: list[Argument] = [
+    ("--as-of", {"type": iso_date, "help": "logical run date YYYY-MM-DD (default: today, UTC)"}),
+    ("--run-id", {"help": "run id (default: run-<as-of date>)"}),
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser, arguments: Sequence[Argument]) -> argparse.ArgumentParser:
+    for flag, options in arguments:
+        parser.add_argument(flag, **options)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides = {"root": args.root, "spark": {"master": args.master} if args.master else None}
+    return load_config(args.config, {k: v for k, v in overrides.items() if v is not None})
+
+
+def build_parser(prog: str, description: str, commands: Mapping[str, Command]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    groups: dict[str, Any] = {}
+    for name, (text, handler, arguments) in commands.items():
+        group, _, action = name.partition(" ")
+        adder = subparsers
+        if action:
+            if group not in groups:
+                nested = subparsers.add_parser(group, help=f"{group} {action}: {text}")
+                groups[group] = nested.add_subparsers(dest="action", required=True, metavar="ACTION")
+            adder, name = groups[group], action
+        add_arguments(adder.add_parser(name, help=text), [*arguments, *CONFIG]).set_defaults(handler=handler)
+    return parser
+
+
+def dispatch(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, errors: tuple[type[Exception], ...]
+) -> int:
+    """Run the chosen command; a bad value (exit 2) or a pipeline failure (exit 1) is one line on stderr."""
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (ConfigError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except errors as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,129 @@
+"""Runs declared gold and ops tables: read the inputs, call the pure transform, check, write, record.
+
+``refresh`` computes a table from its declared inputs and transform; ``write`` takes a frame that a model
+stage computed (segments, scores, drivers, drift) through the same checks and write mode. Either way the
+table's rule outcomes land in ops.dq_results, and a ``fail`` rule stops the run naming table and rule.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from pipelines import quality
+from pipelines.declare import Table, View
+from pipelines.refine import record_results
+from pipelines.runtime import RunContext
+from pipelines.tables import TableError, WriteResult
+
+
+def read(ctx: RunContext, table: Table) -> DataFrame:
+    return ctx.lakehouse.read(table.name)
+
+
+def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None = None) -> WriteResult:
+    """Compute ``table`` from its inputs as of ``as_of`` (default: the run date) and write it."""
+    if table.transform is None:
+        raise ValueError(f"{table.name} declares no transform: a model stage writes it")
+    as_of = as_of or ctx.as_of
+    run_values: dict[str, Any] = {"as_of": as_of, "run_id": ctx.run_id}
+    accepted = inspect.signature(table.transform).parameters
+    kwargs = {k: v for k, v in run_values.items() if k in accepted} | dict(table.params(ctx.config))
+    frame = table.transform(*[read(ctx, t) for t in table.inputs], **kwargs)
+    return write(ctx, table, frame, dq_results, as_of=as_of)
+
+
+def check(ctx: RunContext, table: Table, frame: DataFrame, dq_results: Table) -> list[quality.RuleResult]:
+    """Evaluate the table's checks on ``frame`` in one pass; record them; raise on a failed rule."""
+    checks = list(table.checks(ctx.config.vocabulary))
+    if not checks:
+        return []
+    quarantining = [c.name for c in checks if c.action == "quarantine"]
+    if quarantining:
+        raise ValueError(
+            f"{table.name}: only silver tables quarantine; rules {quarantining} must warn or fail"
+        )
+    results = quality.evaluate(table.name, quality.flag(frame, checks), checks)
+    record_results(ctx, dq_results, results)
+    quality.raise_on_failure(results, checks)
+    return results
+
+
+def write(
+    ctx: RunContext, table: Table, frame: DataFrame, dq_results: Table, *, as_of: date | None = None
+) -> WriteResult:
+    """Check ``frame`` and write it by the table's declared mode: append, MERGE on the key, overwrite,
+    overwrite the ``as_of`` partition, or replace the rows of this run."""
+    as_of = as_of or ctx.as_of
+    contract = table.contract_for(ctx.config.vocabulary)
+    lakehouse = ctx.lakehouse
+    frame = frame.persist()
+    try:
+        results = check(ctx.on(as_of), table, frame, dq_results)
+        if table.write == "append":
+            written = lakehouse.append(contract, frame)
+        elif table.write == "merge":
+            written = lakehouse.merge(contract, frame)
+        elif table.write == "overwrite":
+            written = lakehouse.overwrite(contract, frame)
+        elif table.write == "partition":
+            written = lakehouse.overwrite(contract, frame, partition={"as_of_date": as_of})
+        else:
+            run_values = {"run_id": ctx.run_id, "as_of_date": as_of}
+            written = lakehouse.replace_where(contract, frame, {c: run_values[c] for c in table.replace_on})
+    finally:
+        frame.unpersist()
+    _report(ctx, table, written, as_of, results)
+    return written
+
+
+def _report(
+    ctx: RunContext, table: Table, written: WriteResult, as_of: date, results: list[quality.RuleResult]
+) -> None:
+    figures = {"version": written.version, **written.metrics}
+    key = table.name if as_of == ctx.as_of else f"{table.name}@{as_of}"
+    ctx.record(table.stage, key, {"rows": written.metric("numOutputRows"), **figures})
+    if table.write == "merge":
+        counts = f"{written.metric('numTargetRowsInserted')} inserted, {written.metric('numTargetRowsUpdated')} updated"
+    else:
+        counts = f"{written.metric('numOutputRows')} rows"
+    when = f" as of {as_of}" if table.write == "partition" else ""
+    ctx.log.info("  %s%s: %s (version %d)", table.name, when, counts, written.version)
+    for line in quality.results_line(results).splitlines():
+        ctx.log.info("      %s", line)
+
+
+def publish(ctx: RunContext, views: Sequence[View]) -> list[str]:
+    """Register every table on disk in the catalog and create the views whose tables all exist."""
+    lakehouse = ctx.lakehouse
+    tables = lakehouse.register_catalog()
+    created = []
+    for view in views:
+        if all(t.name in tables for t in view.inputs):
+            lakehouse.create_view(view.name, view.query, view.description)
+            created.append(view.name)
+    ctx.log.info("  %d tables, %d views: %s", len(tables), len(created), ", ".join(created) or "none yet")
+    return tables + created
+
+
+def read_partition(ctx: RunContext, table: Table, as_of: date) -> DataFrame:
+    """The table's rows as of ``as_of``; an error naming the stage that writes them when there are none."""
+    rows = read(ctx, table).where(F.col("as_of_date") == F.lit(as_of))
+    if not rows.take(1):
+        raise TableError(
+            f"{table.name} has no rows as of {as_of}: run the {table.stage} stage for that date first"
+        )
+    return rows
+
+
+def write_rows(
+    ctx: RunContext, table: Table, rows: Sequence[tuple[Any, ...]], dq_results: Table
+) -> WriteResult:
+    """``write`` for rows a stage computed in Python (decisions, drift figures), in contract order."""
+    schema = table.contract_for(ctx.config.vocabulary).schema
+    return write(ctx, table, ctx.spark.createDataFrame(list(rows), schema), dq_results)
