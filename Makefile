@@ -47,7 +47,7 @@ mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking st
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(abspath $(ROOT))/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
 
 clean: ## remove the demo lakehouses (./lakehouse, ./lakehouse-crm); keeps .venv
-	rm -rf $(ROOT) $(ROOT)-crm spark-warehouse metastore_db derby.log
+	rm -rf $(ROOT) $(ROOT)-crm $(ROOT)-grocery spark-warehouse metastore_db derby.log
 
 evaluate-crm: $(BIN)/lakehouse ## cross-validate the acceptance model on the public CRM case: make evaluate-crm CRM=path/to/ml_project1_data.csv
 	@test -n "$(CRM)" || { echo "usage: make evaluate-crm CRM=path/to/ml_project1_data.csv (or marketing_campaign.csv)"; exit 2; }

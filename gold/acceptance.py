@@ -40,6 +40,18 @@ def training_set(features: DataFrame, responses: DataFrame, campaign_id: str) ->
     return features.join(responses, "customer_id", how="inner")
 
 
+def pooled_training_set(features: DataFrame, responses: DataFrame, campaign_ids: Sequence[str]) -> DataFrame:
+    """One row per contact of the campaigns: the customer's features as of that campaign's contact date,
+    the campaign and the label (1.0 = accepted). A customer contacted twice is two rows of one group."""
+    contacts = responses.where(F.col("campaign_id").isin(*campaign_ids)).select(
+        "customer_id",
+        F.col("features_as_of").alias("as_of_date"),
+        "campaign_id",
+        F.col("accepted").cast("double").alias(LABEL),
+    )
+    return features.join(contacts, ["customer_id", "as_of_date"], how="inner")
+
+
 def in_holdout(fraction: float, seed: int) -> Column:
     """A deterministic split by customer id: the same customers are held out on every rerun."""
     buckets = 10_000
@@ -72,10 +84,10 @@ def engineered_features(vocabulary: Vocabulary) -> dict[str, str]:
 
 
 def class_weights(labelled: DataFrame, positive_weight: float) -> DataFrame:
-    """A ``weight`` column: ``positive_weight`` for acceptors, 1 for the others."""
-    return labelled.withColumn(
-        WEIGHT, F.when(F.col(LABEL) == 1.0, F.lit(positive_weight)).otherwise(F.lit(1.0))
-    )
+    """A ``weight`` column: ``positive_weight`` for acceptors, 1 for the others (times a sampling weight
+    the rows already carry, when refusals were downsampled)."""
+    base = F.col(WEIGHT) if WEIGHT in labelled.columns else F.lit(1.0)
+    return labelled.withColumn(WEIGHT, F.when(F.col(LABEL) == 1.0, base * positive_weight).otherwise(base))
 
 
 def build_pipeline(
@@ -145,12 +157,20 @@ def score(model: PipelineModel, features: DataFrame, numeric: Sequence[str]) -> 
     return probabilities(model.transform(prepare(features, numeric))).select("customer_id", PROBABILITY)
 
 
+# Inputs that move because time passes, not because customers changed: drift leaves them out, or
+# compares them as a rate.
+DRIFT_LEFT_OUT = {
+    "tenure_days": "grows by a day every day",
+    "age_years": "grows by a year every year",
+    "campaigns_contacted": "grows with every campaign",
+    "campaigns_accepted": "compared as campaign_acceptance_rate (accepted / contacted)",
+}
+
+
 def population(features: DataFrame, scores: DataFrame, numeric: Sequence[str]) -> DataFrame:
-    """The model's numeric inputs and score per customer: what drift compares between two populations."""
-    return prepare(features, numeric).join(scores, "customer_id").select(*numeric, PROBABILITY)
-
-
-def contacted(features: DataFrame, responses: DataFrame, campaign_id: str) -> DataFrame:
-    """The features of the customers a campaign contacted (a model's training population)."""
-    ids = responses.where(F.col("campaign_id") == campaign_id).select("customer_id")
-    return features.join(ids, "customer_id", how="left_semi")
+    """Per customer, the model's numeric inputs that do not grow with time, the campaign acceptance rate and
+    the score: what drift compares between two populations."""
+    rate = F.col("campaigns_accepted") / F.greatest(F.col("campaigns_contacted"), F.lit(1))
+    kept = [c for c in numeric if c not in DRIFT_LEFT_OUT]
+    rows = prepare(features, numeric).join(scores, "customer_id")
+    return rows.select(*kept, rate.cast("double").alias("campaign_acceptance_rate"), PROBABILITY)

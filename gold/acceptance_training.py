@@ -1,6 +1,7 @@
 """Training the campaign-acceptance model that scores gold.customer_marketing.
 
-The training campaign and its labelled customers, a deterministic holdout, hyperparameters, class
+Every campaign completed within the training window, each contact described by the customer's features
+as of that campaign's contact date; a temporal or customer-grouped holdout; hyperparameters, class
 weighting and business thresholds by cross-validation on the training customers, the baselines on the
 same folds, the final fit judged on the holdout, and the current champion judged on the same holdout.
 Pure functions of DataFrames and settings: the train job logs what they return and registers the model.
@@ -43,65 +44,137 @@ class TrainingError(PipelineError):
 @dataclass(frozen=True)
 class Campaign:
     campaign_id: str
-    features_as_of: date
+    features_as_of: date  # its contact date: its contacts are described as of this date
+    final_on: date
     contacts: int
     acceptances: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which completed campaigns train the model and which judge it. A temporal holdout (the latest
+    campaigns, trained on those final before they started) judges what the model will face next; without
+    enough of them, a random holdout of customers (every campaign of a held-out customer) judges it."""
+
+    train: tuple[Campaign, ...]
+    holdout: tuple[Campaign, ...] = ()  # empty: a customer-grouped random holdout
+
+    @property
+    def kind(self) -> str:
+        return "temporal" if self.holdout else "customer-grouped random"
+
+    @property
+    def campaigns(self) -> tuple[Campaign, ...]:
+        return self.train + self.holdout
+
+    @property
+    def dates(self) -> list[date]:
+        return sorted({c.features_as_of for c in self.campaigns})
+
+    def describe(self) -> str:
+        def counts(group: tuple[Campaign, ...]) -> str:
+            return f"{len(group)} campaign(s), {sum(c.contacts for c in group):,} contacts, {sum(c.acceptances for c in group):,} accepted"
+
+        held = f"; {self.kind} holdout: {', '.join(c.campaign_id for c in self.holdout)} ({counts(self.holdout)})"
+        return f"training on {counts(self.train)}" + (held if self.holdout else f"; {self.kind} holdout")
 
 
 def economics(settings: ModelSettings) -> objectives.Economics:
     return objectives.Economics(settings.contact_cost, settings.revenue_per_acceptance)
 
 
-def training_campaign(responses: DataFrame, as_of: date) -> Campaign:
-    """The newest campaign whose responses were final by ``as_of``; an error when there is none to learn."""
-    rows = campaign_responses.latest_campaign(responses, as_of).collect()
-    if not rows:
+def plan(responses: DataFrame, as_of: date, settings: ModelSettings) -> Plan:
+    """Every campaign final within ``training_window_days`` of ``as_of``; the newest ones hold out when they
+    hold ``min_holdout_acceptances`` acceptances and campaigns final before them remain to train on."""
+    rows = campaign_responses.completed(responses, as_of, settings.training_window_days).collect()
+    campaigns = [Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows]  # newest first
+    if not campaigns:
         raise TrainingError(
-            f"{campaign_responses.CONTRACT.name} has no campaign whose responses were final by {as_of}: "
-            "nothing to train the acceptance model on (run the features stage, or import the CRM case)"
+            f"{campaign_responses.CONTRACT.name} has no campaign whose responses became final in the "
+            f"{settings.training_window_days} days to {as_of}: nothing to train the acceptance model on "
+            "(run the features stage, import the CRM case, or widen model.training_window_days)"
         )
-    campaign = Campaign(
-        **{k: rows[0][k] for k in ("campaign_id", "features_as_of", "contacts", "acceptances")}
-    )
-    if campaign.acceptances in (0, campaign.contacts):
-        raise TrainingError(
-            f"campaign {campaign.campaign_id} has a single outcome for every contact: cannot learn"
-        )
-    return campaign
+    _learnable(tuple(campaigns), "the completed campaigns")
+    held: list[Campaign] = []
+    for campaign in campaigns:
+        held.append(campaign)
+        if sum(c.acceptances for c in held) >= settings.min_holdout_acceptances:
+            start = min(c.features_as_of for c in held)
+            train = tuple(c for c in campaigns if c not in held and c.final_on <= start)
+            if train and _learnable(train, "", raise_error=False):
+                return Plan(train, tuple(held))
+            break
+    return Plan(tuple(campaigns))
 
 
-def labelled(features: DataFrame, responses: DataFrame, campaign: Campaign, config: Config) -> DataFrame:
-    """The campaign's contacts with their features as of its contact date, the label and the holdout flag."""
+def _learnable(campaigns: tuple[Campaign, ...], what: str, raise_error: bool = True) -> bool:
+    accepted, contacts = sum(c.acceptances for c in campaigns), sum(c.contacts for c in campaigns)
+    if accepted in (0, contacts) and raise_error:
+        names = ", ".join(c.campaign_id for c in campaigns)
+        raise TrainingError(f"{what} ({names}) have a single outcome for every contact: cannot learn")
+    return accepted not in (0, contacts)
+
+
+def labelled(features: DataFrame, responses: DataFrame, training: Plan, config: Config) -> DataFrame:
+    """Every contact of the plan's campaigns with its features as of the campaign's contact date, the label
+    and the holdout flag (the holdout campaigns, or every row of a held-out customer)."""
     numeric = customer_features.numeric_columns(config.vocabulary)
     settings = config.model
-    return acceptance.prepare(
-        acceptance.training_set(features, responses, campaign.campaign_id), numeric
-    ).withColumn(HOLDOUT, acceptance.in_holdout(settings.holdout_fraction, settings.seed))
+    ids = [c.campaign_id for c in training.campaigns]
+    rows = acceptance.prepare(acceptance.pooled_training_set(features, responses, ids), numeric)
+    held_ids = [c.campaign_id for c in training.holdout]
+    held = (
+        F.col("campaign_id").isin(*held_ids)
+        if held_ids
+        else acceptance.in_holdout(settings.holdout_fraction, settings.seed)
+    )
+    return rows.withColumn(HOLDOUT, held)
 
 
-def fingerprint_inputs(config: Config, campaign: Campaign) -> tuple[list[str], dict[str, Any]]:
+def fingerprint_inputs(config: Config, training: Plan) -> tuple[list[str], dict[str, Any]]:
     """The columns and parameters whose values decide the trained model (reruns on equal ones reuse it)."""
     settings = config.model
     money = economics(settings)
     numeric = customer_features.numeric_columns(config.vocabulary)
     params = {
-        "campaign_id": campaign.campaign_id,
-        "features_as_of": str(campaign.features_as_of),
+        "campaigns": [c.campaign_id for c in training.train],
+        "holdout": [c.campaign_id for c in training.holdout] or training.kind,
+        "features_as_of": [str(d) for d in training.dates],
         "reg_params": list(settings.reg_params),
         "positive_weights": list(settings.positive_weights),
         "cv_folds": settings.cv_folds,
         "holdout_fraction": settings.holdout_fraction,
+        "max_training_rows": settings.max_training_rows,
         "seed": settings.seed,
         "numeric": numeric,
         "engineered": sorted(acceptance.engineered_features(config.vocabulary)),
         "economics": [money.contact_cost, money.revenue],
     }
-    return ["customer_id", acceptance.LABEL, *numeric, "education", "marital_status"], params
+    columns = ["customer_id", "campaign_id", acceptance.LABEL, *numeric, "education", "marital_status"]
+    return columns, params
 
 
-def split(labelled_rows: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(training customers, held-out customers), each persisted compactly for the many small fits."""
-    train = model_selection.compact(labelled_rows.where(~F.col(HOLDOUT)))
+def downsample(train: DataFrame, max_rows: int, seed: int) -> DataFrame:
+    """At most about ``max_rows`` training rows: every acceptor, a deterministic sample of the refusals,
+    each weighted by the inverse of its sampling rate so the fitted model stays calibrated."""
+    rows = train.count()
+    if rows <= max_rows:
+        return train
+    positives = train.where(F.col(acceptance.LABEL) == 1.0).count()
+    rate = max((max_rows - positives) / max(rows - positives, 1), 0.01)
+    bucket = F.pmod(F.xxhash64("customer_id", "campaign_id", F.lit(seed)), F.lit(10_000))
+    kept = train.where((F.col(acceptance.LABEL) == 1.0) | (bucket < F.lit(int(rate * 10_000))))
+    refusal = F.lit(10_000 / int(rate * 10_000))
+    return kept.withColumn(
+        acceptance.WEIGHT, F.when(F.col(acceptance.LABEL) == 1.0, F.lit(1.0)).otherwise(refusal)
+    )
+
+
+def split(labelled_rows: DataFrame, settings: ModelSettings) -> tuple[DataFrame, DataFrame]:
+    """(training rows, held-out rows), each persisted compactly for the many small fits; training rows
+    downsampled above ``max_training_rows`` (the holdout never is)."""
+    training = downsample(labelled_rows.where(~F.col(HOLDOUT)), settings.max_training_rows, settings.seed)
+    train = model_selection.compact(training)
     holdout = model_selection.compact(labelled_rows.where(F.col(HOLDOUT)))
     return train, holdout
 
@@ -158,18 +231,29 @@ class Trained:
 
 
 def compare_on_folds(
-    train: DataFrame, holdout: DataFrame, config: Config, progress: Callable[[str], None]
+    train: DataFrame,
+    holdout: DataFrame,
+    config: Config,
+    progress: Callable[[str], None],
+    models: Mapping[str, tuple[model_selection.FitPredict, list[model_selection.Candidate]]] | None = None,
 ) -> tuple[pd.DataFrame, model_selection.Selection]:
     """Each model's thresholds from out-of-fold scores on the same training folds, then judged on the
-    holdout. Returns (comparison table, the logistic model's selection)."""
+    holdout: its metrics at the balanced threshold and its profit at every objective's threshold.
+    Returns (comparison table, the logistic model's selection)."""
     settings, money = config.model, economics(config.model)
     rows, chosen = {}, None
-    for name, (fit_predict, grid) in model_selection.compared(config).items():
+    for name, (fit_predict, grid) in (models or model_selection.compared(config)).items():
         selection = model_selection.select(train, grid, settings.cv_folds, settings.seed, fit_predict, money)
         scored = fit_predict(train, holdout, selection.candidate)
-        rows[name] = model_selection.evaluate(
-            scored[acceptance.LABEL], scored["probability"], selection.threshold, money
+        labels, probabilities = scored[acceptance.LABEL], scored["probability"]
+        rows[name] = model_selection.evaluate(labels, probabilities, selection.threshold, money)
+        decisions = objectives.choose(
+            selection.predictions["probability"], selection.predictions[acceptance.LABEL], money
         )
+        rows[name] |= {
+            f"profit_{o}": model_selection.evaluate(labels, probabilities, d.threshold, money)["profit"]
+            for o, d in decisions.items()
+        }
         progress(
             f"{name:<32} holdout ROC AUC {rows[name]['roc_auc']:.3f}, PR AUC {rows[name]['pr_auc']:.3f}, "
             f"profit {rows[name]['profit']:6.0f} "
@@ -191,13 +275,14 @@ def train(
         selection.predictions["probability"], selection.predictions[acceptance.LABEL], money
     )
     weight = selection.candidate.positive_weight
-    fit_on = acceptance.class_weights(train_rows, weight) if weight != 1.0 else train_rows
+    weighted = weight != 1.0 or acceptance.WEIGHT in train_rows.columns
+    fit_on = acceptance.class_weights(train_rows, weight) if weighted else train_rows
     model = acceptance.build_pipeline(
         customer_features.numeric_columns(config.vocabulary),
         settings.seed,
         selection.candidate.reg_param,
         engineered=acceptance.engineered_features(config.vocabulary),
-        weighted=weight != 1.0,
+        weighted=weighted,
     ).fit(fit_on)
     metrics, scored = judge(model, holdout, decisions["balanced"].threshold, money)
     metrics |= {
@@ -222,14 +307,15 @@ def champion_on(
     return judge(model, holdout, champion_threshold(tags), economics(config.model))[0]
 
 
-def model_tags(trained: Trained, campaign: Campaign, fingerprint: str, as_of: date) -> dict[str, str]:
+def model_tags(trained: Trained, training: Plan, fingerprint: str, as_of: date) -> dict[str, str]:
     """What a registered version carries: how it was trained, on what, and its objectives' thresholds."""
     return {
         "training_fingerprint": fingerprint,
-        "campaign_id": campaign.campaign_id,
+        "campaigns": json.dumps([c.campaign_id for c in training.train]),
+        "holdout": training.kind,
         "as_of": str(as_of),
         THRESHOLDS_TAG: json.dumps(trained.thresholds),
-        "features_as_of": str(campaign.features_as_of),
+        "features_as_of": str(max(training.dates)),
     }
 
 
@@ -256,3 +342,72 @@ def drift(
     before = acceptance.population(trained_on, acceptance.score(model, trained_on, numeric), numeric)
     now = acceptance.population(features, scores, numeric)
     return before.toPandas().to_dict("list"), now.toPandas().to_dict("list")
+
+
+def backtest_plans(
+    responses: DataFrame,
+    as_of: date,
+    settings: ModelSettings,
+    campaigns: int,
+    last_only: bool,
+    min_acceptances: int = 10,
+) -> list[Plan]:
+    """For each of the last ``campaigns`` campaigns completed by ``as_of`` with at least ``min_acceptances``
+    acceptances (fewer judge nothing), oldest first: the campaigns final before its first contact train
+    (all of them within the window, or only the latest one), and it judges."""
+    window = settings.training_window_days
+    judged = [
+        Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__})
+        for r in campaign_responses.completed(responses, as_of, 100 * 365).collect()
+    ]
+    plans = []
+    judged = [c for c in judged if c.acceptances >= min_acceptances and c.acceptances < c.contacts]
+    for campaign in judged[:campaigns][::-1]:
+        rows = campaign_responses.completed(responses, campaign.features_as_of, window).collect()
+        earlier = tuple(Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows)
+        train = earlier[:1] if last_only else earlier
+        if (
+            train
+            and _learnable(train, "", raise_error=False)
+            and _learnable((campaign,), "", raise_error=False)
+        ):
+            plans.append(Plan(train, (campaign,)))
+    if not plans:
+        raise TrainingError(f"no campaign completed by {as_of} has an earlier completed campaign to train on")
+    return plans
+
+
+def backtest_models(
+    config: Config,
+) -> dict[str, tuple[model_selection.FitPredict, list[model_selection.Candidate]]]:
+    """The compared models and a random baseline."""
+    default = [model_selection.Candidate(config.model.reg_param, 1.0)]
+    return {**model_selection.compared(config), "random": (model_selection.random_scores, default)}
+
+
+BACKTEST_COLUMNS = [
+    "roc_auc",
+    "pr_auc",
+    "profit",
+    *[f"profit_{o}" for o in objectives.OBJECTIVES],
+    "contacts",
+]
+
+
+def backtest_summary(per_campaign: pd.DataFrame) -> dict[str, Any]:
+    """Means over the judged campaigns: the pipeline's figures, the past-acceptance rule's ROC AUC, and
+    every model's means."""
+    means = per_campaign.groupby("model")[BACKTEST_COLUMNS].mean()
+    ours, rule = means.loc[model_selection.MODEL], means.loc["rule: accepted a past campaign"]
+    return {
+        "campaigns": int(per_campaign["campaign_id"].nunique()),
+        "roc_auc": round(float(ours["roc_auc"]), 4),
+        "pr_auc": round(float(ours["pr_auc"]), 4),
+        "profit": round(float(ours["profit"]), 2),
+        "baseline_roc_auc": round(float(rule["roc_auc"]), 4),
+        "baselines": {
+            m: {k: round(float(v), 4) for k, v in means.loc[m, ["roc_auc", "pr_auc", "profit"]].items()}
+            for m in means.index
+            if m != model_selection.MODEL
+        },
+    }

@@ -74,24 +74,29 @@ def from_crm(crm_customers: DataFrame, *, as_of: date) -> DataFrame:
     ).select(*CONTRACT.select())
 
 
-def latest_campaign(responses: DataFrame, as_of: date) -> DataFrame:
-    """The newest campaign whose responses were final by ``as_of``, with its contact and acceptance counts."""
+def completed(responses: DataFrame, as_of: date, window_days: int) -> DataFrame:
+    """Campaigns whose responses became final by ``as_of`` and within ``window_days`` of it, newest first,
+    with their contact date, contacts and acceptances."""
+    final = (F.col("final_on") <= F.lit(as_of)) & (
+        F.col("final_on") > F.lit(as_of - timedelta(days=window_days))
+    )
     return (
-        responses.where(F.col("final_on") <= F.lit(as_of))
-        .groupBy("campaign_id", "features_as_of")
+        responses.where(final)
+        .groupBy("campaign_id", "features_as_of", "final_on")
         .agg(F.count(F.lit(1)).alias("contacts"), F.count_if("accepted").alias("acceptances"))
         .orderBy(F.col("features_as_of").desc(), F.col("campaign_id").desc())
-        .limit(1)
     )
 
 
-def training_dates(responses: DataFrame, as_of: date) -> DataFrame:
-    """The features dates training needs besides the run date: the latest completed campaign's contact date."""
-    return (
-        latest_campaign(responses, as_of)
-        .select("features_as_of")
-        .where(F.col("features_as_of") != F.lit(as_of))
-    )
+def latest_campaign(responses: DataFrame, as_of: date) -> DataFrame:
+    """The newest campaign whose responses were final by ``as_of``, with its contact and acceptance counts."""
+    return completed(responses, as_of, window_days=100 * 365).limit(1)
+
+
+def training_dates(responses: DataFrame, as_of: date, window_days: int) -> DataFrame:
+    """The features dates training needs besides the run date: every training campaign's contact date."""
+    dates = completed(responses, as_of, window_days).select("features_as_of").distinct()
+    return dates.where(F.col("features_as_of") != F.lit(as_of)).orderBy("features_as_of")
 
 
 def checks(vocabulary: Vocabulary) -> list[Check]:

@@ -245,6 +245,27 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
     ]
 
 
+def explain_empty(inputs: Sequence[DataFrame], as_of: date, config: Config) -> str:
+    """Why no customer has features on ``as_of``: every customer signs up later, or (with the
+    updated_at policy) every customer's first known version starts later."""
+    first = (
+        inputs[0]
+        .agg(
+            F.countDistinct("customer_id").alias("customers"),
+            F.min("valid_from").alias("valid_from"),
+            F.min("signup_date").alias("signup"),
+        )
+        .collect()[0]
+    )
+    policy = config.features.customer_history_valid_from
+    if first["signup"] is not None and first["signup"] >= as_of:
+        return f"0 of {first['customers']:,} customers signed up before {as_of}: the first signs up on {first['signup']}"
+    return (
+        f"0 of {first['customers']:,} customers are known on {as_of}: their first versions start on "
+        f"{first['valid_from']:%Y-%m-%d} ({policy}); see features.customer_history_valid_from"
+    )
+
+
 def params(config: Config) -> dict[str, object]:
     return {
         "vocabulary": config.vocabulary,
@@ -267,6 +288,7 @@ TABLE = Table(
     checks=checks,
     transform=transform,
     params=params,
+    explain_empty=explain_empty,
     description="computed for the run date and for each completed campaign's contact date",
 )
 

@@ -57,7 +57,7 @@ def logistic(vocabulary: Vocabulary, seed: int, estimator: str = "logistic") -> 
     engineered = acceptance.engineered_features(vocabulary)
 
     def fit_predict(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
-        weighted = candidate.positive_weight != 1.0
+        weighted = candidate.positive_weight != 1.0 or acceptance.WEIGHT in train.columns
         if weighted:
             train = acceptance.class_weights(train, candidate.positive_weight)
         model = acceptance.build_pipeline(
@@ -77,6 +77,12 @@ def majority(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.Data
 def past_acceptance_rule(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
     """Baseline: 1 for customers who accepted any past campaign, else 0."""
     return _collect(test.withColumn("p", (F.col("campaigns_accepted") > 0).cast("double")), "p")
+
+
+def random_scores(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
+    """Baseline: a deterministic coin per contact (what targeting at random would earn)."""
+    coin = F.pmod(F.xxhash64("customer_id", F.lit(candidate.reg_param)), F.lit(10_000)) / 10_000.0
+    return _collect(test.withColumn("p", coin.cast("double")), "p")
 
 
 def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
@@ -106,9 +112,17 @@ def compact(data: DataFrame) -> DataFrame:
 
 
 def assign_folds(labelled: DataFrame, k: int, seed: int, column: str = FOLD) -> DataFrame:
-    """Stratified, deterministic folds: within each label, customers in hash order are dealt round-robin."""
-    order = Window.partitionBy(LABEL).orderBy(F.xxhash64("customer_id", F.lit(seed)), F.col("customer_id"))
-    return labelled.withColumn(column, F.pmod(F.row_number().over(order) - 1, F.lit(k)).cast("int"))
+    """Stratified, deterministic folds of customers: a customer's rows (one per campaign that contacted
+    them) share one fold, never training and validation at once. Customers who ever accepted and those
+    who never did are each dealt round-robin in hash order."""
+    customers = labelled.groupBy("customer_id").agg(F.max(LABEL).alias("_stratum"))
+    order = Window.partitionBy("_stratum").orderBy(
+        F.xxhash64("customer_id", F.lit(seed)), F.col("customer_id")
+    )
+    folds = customers.select(
+        "customer_id", F.pmod(F.row_number().over(order) - 1, F.lit(k)).cast("int").alias(column)
+    )
+    return labelled.join(folds, "customer_id", how="inner")
 
 
 def out_of_fold(

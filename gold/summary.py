@@ -15,7 +15,8 @@ def models_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"Acceptance model {acceptance_training.MODEL_NAME} v{acc['version']}{' (reused)' if acc.get('reused') else ''}: "
             f"ROC AUC {m.get('roc_auc', nan):.3f}, PR AUC {m.get('pr_auc', nan):.3f} on {int(m.get('holdout_rows', 0))} "
-            f"held-out customers (acceptance rate {m.get('holdout_acceptance_rate', nan):.1%}), "
+            f"held-out contacts ({acc.get('holdout') or 'a'} holdout; acceptance rate "
+            f"{m.get('holdout_acceptance_rate', nan):.1%}), trained on campaigns {acc.get('campaigns') or '?'}, "
             f"profit {m.get('profit', nan):,.0f} at the balanced threshold"
         )
     if (flagged := report.get("drift", {}).get("flagged")) is not None:

@@ -11,11 +11,12 @@ from pathlib import Path
 from gold.acceptance_training import MODEL_NAME
 from gold.objectives import OBJECTIVES
 from gold.tables import EVERY_TABLE, EVERY_VIEW
-from jobs import crm, features, ingest, models, publish, refine, run_all, score, targets, train
+from jobs import backtest, crm, features, ingest, models, publish, refine, run_all, score, targets, train
 from jobs.common import run_stage, start_context
 from ops import dq_results
 from pipelines import graph, shell
 from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date
+from pipelines.config import PROFILES
 from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
 from pipelines.refine import replay_quarantine
@@ -91,6 +92,14 @@ def _targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    if args.campaigns < 1:
+        raise ValueError(f"--campaigns must be at least 1, not {args.campaigns}")
+    ctx = start_context(args, "lakehouse-backtest", as_of=args.as_of, run_id=args.run_id)
+    backtest.run(ctx, args.campaigns, args.last_campaign_only, args.min_acceptances)
+    return 0
+
+
 def _quarantine(args: argparse.Namespace) -> int:
     def replay(ctx: RunContext) -> dict[str, tuple[int, int]]:
         with step("quarantine replay: re-validate quarantined rows"):
@@ -129,6 +138,7 @@ COMMANDS: dict[str, Command] = {
         ("--end-date", {"type": iso_date, "help": "last day of generated history"}),
         ("--overwrite", {"action": "store_true", "help": "write even if the landing zone holds files"}),
         ("--defect-rate", {"type": float, "default": 0.0, "help": "share of records to spoil on purpose"}),
+        ("--profile", {"choices": PROFILES, "help": "delivery (the default) or grocery (use lakehouse.grocery.toml)"}),
     ]),
     "demo": ("sample data + every stage, then a summary", _demo, [CUSTOMERS]),
     "import-crm": ("import the public CRM case file, then train and score", _import_crm, [*CRM_FILE,
@@ -145,6 +155,11 @@ COMMANDS: dict[str, Command] = {
         ("--as-of", {"type": iso_date, "help": "scoring date (default: the latest)"}),
         ("--output", {"help": "write the list as CSV here instead of printing it"}),
         ("--limit", {"type": int, "default": 20, "help": "rows to print (default 20)"}),
+    ]),
+    "backtest": ("would the model have helped on the last campaigns? (per campaign, against baselines)", _backtest, [
+        *RUN, ("--campaigns", {"type": int, "default": 3, "help": "judge the last N completed campaigns (default 3)"}),
+        ("--last-campaign-only", {"action": "store_true", "help": "train on the latest earlier campaign only, not all"}),
+        ("--min-acceptances", {"type": int, "default": 10, "help": "judge only campaigns with this many acceptances (default 10)"}),
     ]),
     "models rollback": ("make the previous champion champion again", lambda a: _finish(
         start_context(a, "lakehouse-models"), lambda ctx: models.rollback(ctx, a.model)), [

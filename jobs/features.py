@@ -21,7 +21,8 @@ def run(ctx: RunContext) -> None:
     with step("gold: responses of completed campaigns"):
         runner.refresh(ctx, campaign_responses.TABLE, dq_results.TABLE)
         responses = runner.read(ctx, campaign_responses.TABLE)
-        dates = [r[0] for r in campaign_responses.training_dates(responses, ctx.as_of).collect()]
+        window = ctx.config.model.training_window_days
+        dates = [r[0] for r in campaign_responses.training_dates(responses, ctx.as_of, window).collect()]
     for as_of in dates:
         with step(f"gold: customer features as of {as_of} (a completed campaign's contact date)"):
             runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)

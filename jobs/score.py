@@ -7,15 +7,13 @@ from datetime import date
 
 from pyspark.sql import DataFrame
 
+from gold import acceptance_training as at
 from gold import (
-    acceptance,
-    campaign_responses,
     customer_features,
     customer_marketing,
     customer_segments,
     segment_profiles,
 )
-from gold import acceptance_training as at
 from gold import segmentation as seg
 from jobs.common import job_main
 from ops import dq_results, feature_drift
@@ -29,15 +27,11 @@ DQ = dq_results.TABLE
 def check_drift(
     ctx: RunContext, scorer: tracking.RegisteredModel, features: DataFrame, scores: DataFrame
 ) -> None:
-    """Compare today's scored population with the champion's training population; write ops.feature_drift."""
-    if not scorer.tags.get("features_as_of"):
-        ctx.log.info("  the champion carries no training features date: drift not measured")
-        return
-    reference_as_of = date.fromisoformat(scorer.tags["features_as_of"])
-    responses = runner.read(ctx, campaign_responses.TABLE)
+    """Compare today's customers with every customer as of the champion's training date (time-driven
+    inputs left out or compared as rates); write ops.feature_drift."""
+    reference_as_of = date.fromisoformat(scorer.tags["as_of"])
     trained_on = runner.read_partition(ctx, customer_features.TABLE, reference_as_of)
-    reference = acceptance.contacted(trained_on, responses, scorer.tags.get("campaign_id", ""))
-    before, now = at.drift(tracking.load_model(at.MODEL_NAME), reference, features, scores, ctx.config)
+    before, now = at.drift(tracking.load_model(at.MODEL_NAME), trained_on, features, scores, ctx.config)
     keys = {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "model_version": scorer.version}
     settings = ctx.config.model
     thresholds = (settings.drift_psi_threshold, settings.drift_ks_threshold)
@@ -45,9 +39,7 @@ def check_drift(
     runner.write_rows(ctx, feature_drift.TABLE, rows, DQ)
     flagged = feature_drift.flagged(rows)
     ctx.record("drift", "flagged", flagged)
-    ctx.log.info(
-        "  drift since the training population of %s: %s", reference_as_of, ", ".join(flagged) or "none"
-    )
+    ctx.log.info("  drift since the customers of %s: %s", reference_as_of, ", ".join(flagged) or "none")
 
 
 def run(ctx: RunContext) -> None:

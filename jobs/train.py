@@ -47,11 +47,11 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
 
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     responses = runner.read(ctx, campaign_responses.TABLE)
-    campaign = at.training_campaign(responses, ctx.as_of)
-    ctx.log.info("  acceptance: training on %s", campaign)
-    features = runner.read_partition(ctx, customer_features.TABLE, campaign.features_as_of)
-    labelled = at.labelled(features, responses, campaign, ctx.config).persist()
-    columns, params = at.fingerprint_inputs(ctx.config, campaign)
+    training = at.plan(responses, ctx.as_of, ctx.config.model)
+    ctx.log.info("  acceptance: %s", training.describe())
+    features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
+    labelled = at.labelled(features, responses, training, ctx.config).persist()
+    columns, params = at.fingerprint_inputs(ctx.config, training)
     fp = tracking.fingerprint(labelled, columns, params)
     existing = tracking.find_trained(client, at.MODEL_NAME, fp)
     if existing:
@@ -60,7 +60,7 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )
         return existing
-    train, holdout = at.split(labelled)
+    train, holdout = at.split(labelled, ctx.config.model)
     best = None
     try:
         with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
@@ -74,7 +74,7 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
             champion = tracking.champion(client, at.MODEL_NAME)
             if champion:
                 best = at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
-            tags = at.model_tags(trained, campaign, fp, ctx.as_of)
+            tags = at.model_tags(trained, training, fp, ctx.as_of)
             registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
     finally:
         for frame in (labelled, train, holdout):
@@ -113,6 +113,7 @@ def run(ctx: RunContext) -> None:
         with step(title):
             model = train(ctx, client)
         summary = {"version": model.version, "reused": model.reused, "metrics": dict(model.metrics)}
+        summary |= {"holdout": model.tags.get("holdout"), "campaigns": model.tags.get("campaigns")}
         ctx.record("models", model.name, summary)
 
 

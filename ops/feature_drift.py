@@ -25,9 +25,9 @@ CONTRACT = Contract(
     grain="one row per scoring run and feature (plus the score itself)",
     primary_key=("run_id", "feature"),
     comments={
-        "model_version": "the champion that scored; its training population is the reference",
-        "reference_as_of": "the features date of the champion's training population",
-        "feature": f"a model input, or {SCORE} for the score distribution",
+        "model_version": "the champion that scored",
+        "reference_as_of": "the champion's training date: every customer's features then are the reference",
+        "feature": f"a model input (time-driven counts left out or as rates), or {SCORE} for the score",
         "psi": "population stability index over the reference's deciles (< 0.1 stable, > 0.25 shifted)",
         "ks": "Kolmogorov-Smirnov statistic: the largest gap between the two cumulative distributions",
         "flagged": "psi or ks above the configured thresholds",

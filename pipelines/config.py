@@ -52,10 +52,45 @@ class SparkSettings:
             raise ConfigError(f"spark.catalog must be one of {CATALOGS}, not {self.catalog!r}")
 
 
+VALID_FROM_POLICIES = ("signup", "updated_at")
+PROFILES = ("delivery", "grocery")
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    max_quarantine_share: float = 0.2  # a silver table quarantining more of its rows fails the run
+    # per-table exceptions, "silver.orders=0.5"
+    max_quarantine_shares: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for entry in self.max_quarantine_shares:
+            _, _, share = entry.partition("=")
+            try:
+                float(share)
+            except ValueError:
+                raise ConfigError(
+                    f"quality.max_quarantine_shares entry {entry!r} must read <table>=<share>, e.g. silver.orders=0.5"
+                ) from None
+
+    def share_for(self, table: str) -> float:
+        shares = {t: float(v) for t, _, v in (e.partition("=") for e in self.max_quarantine_shares)}
+        return shares.get(table, self.max_quarantine_share)
+
+
 @dataclass(frozen=True)
 class FeatureSettings:
     lookback_days: int = 730
     web_visit_days: int = 30
+    # when a customer's first known attributes start to apply: "signup" (a snapshot export describes the
+    # customer since sign-up) or "updated_at" (only from the export's timestamp)
+    customer_history_valid_from: str = "signup"
+
+    def __post_init__(self) -> None:
+        if self.customer_history_valid_from not in VALID_FROM_POLICIES:
+            raise ConfigError(
+                f"features.customer_history_valid_from must be one of {VALID_FROM_POLICIES}, "
+                f"not {self.customer_history_valid_from!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -76,6 +111,9 @@ class ModelSettings:
     response_window_days: int = 14
     contact_cost: float = 3.0
     revenue_per_acceptance: float = 11.0
+    training_window_days: int = 365  # campaigns whose responses became final this recently train the model
+    min_holdout_acceptances: int = 30  # the latest campaigns are the holdout when they hold this many
+    max_training_rows: int = 200_000  # above this, refusals are downsampled (weights corrected) for speed
 
 
 @dataclass(frozen=True)
@@ -83,6 +121,13 @@ class SampleSettings:
     customers: int = 5000
     seed: int = 7
     end_date: date = date(2026, 6, 30)
+    profile: str = (
+        "delivery"  # "grocery": store only, blank demographics, one snapshot export, many campaigns
+    )
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ConfigError(f"sample.profile must be one of {PROFILES}, not {self.profile!r}")
 
 
 @dataclass(frozen=True)
@@ -91,6 +136,7 @@ class Config:
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     spark: SparkSettings = field(default_factory=SparkSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     sample: SampleSettings = field(default_factory=SampleSettings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from pyspark.sql import DataFrame
@@ -84,6 +85,8 @@ class Table:
     parse: Callable[[DataFrame], DataFrame] | None = None
     source: RawSource | None = None
     replace_on: tuple[str, ...] = ("run_id",)  # "replace": the columns naming the rows a run replaces
+    # when set, writing no row from non-empty inputs fails the run with this cause (inputs, as_of, config)
+    explain_empty: Callable[[Sequence[DataFrame], date, Config], str] | None = None
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -87,3 +87,17 @@ def lift_table(labels: Sequence[float], probabilities: Sequence[float]) -> dict[
         "lift": [r / base for r in rate],
         "cumulative_gain": [float(g) for g in gain],
     }
+
+
+def per_campaign(values: Mapping[str, Mapping[str, float]], metrics: Sequence[str]) -> Figure:
+    """One panel per metric: each model's value on each judged campaign (``values[model][f"{campaign}:{metric}"]``)."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for axis, metric in zip(axes[0], metrics, strict=True):
+        for model, by_key in values.items():
+            campaigns = [k.rsplit(":", 1)[0] for k in by_key if k.endswith(f":{metric}")]
+            axis.plot(campaigns, [by_key[f"{c}:{metric}"] for c in campaigns], marker="o", label=model)
+        axis.set(title=f"{metric} by judged campaign", xlabel="campaign", ylabel=metric)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

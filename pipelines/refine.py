@@ -77,6 +77,18 @@ def with_bronze_record(bronze: DataFrame) -> DataFrame:
     return bronze.withColumn(BRONZE_RECORD, F.struct(*raw))
 
 
+def _too_much_quarantined(
+    name: str, share: float, tolerated: float, results: Sequence[quality.RuleResult]
+) -> str:
+    top = sorted((r for r in results if r.action == "quarantine" and r.failed), key=lambda r: -r.failed)[:3]
+    rules = ", ".join(f"{r.rule} {r.failed:,}" for r in top)
+    return (
+        f"{name}: {share:.1%} of {results[0].evaluated:,} rows quarantined, above the tolerated {tolerated:.0%} "
+        f"(top rules: {rules}); the rows are in {name}_quarantine. Check those rules against how this source "
+        f"delivers (docs/raw-contract.md), fix the data, or raise quality.max_quarantine_share(s) for {name}"
+    )
+
+
 def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleResult]) -> SilverResult:
     """Refine one table. Its rule results are appended to ``rule_results`` even when a ``fail`` rule stops it."""
     if table.parse is None or table.transform is None:
@@ -102,8 +114,14 @@ def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleRes
             "_run_id",
             F.lit(ctx.run_id).alias("quarantined_by_run"),
         )
+        tolerated = ctx.config.quality.share_for(name)
+        if results and results[0].evaluated:
+            share = flagged.where(quality.is_quarantined()).count() / results[0].evaluated
+            if share > tolerated:  # keep the evidence, then stop before silver takes the rest
+                lakehouse.overwrite(quarantine_contract(name), quarantined)
+                raise quality.DataQualityError(_too_much_quarantined(name, share, tolerated, results))
         valid = flagged.where(~quality.is_quarantined()).drop(quality.FAILED_RULES, quality.QUARANTINE_RULES)
-        current = table.transform(valid).persist()
+        current = table.transform(valid, **table.params(ctx.config)).persist()
         try:
             rows_written = current.count()
             write = lakehouse.merge(contract, current)

@@ -34,7 +34,14 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
     run_values: dict[str, Any] = {"as_of": as_of, "run_id": ctx.run_id}
     accepted = inspect.signature(table.transform).parameters
     kwargs = {k: v for k, v in run_values.items() if k in accepted} | dict(table.params(ctx.config))
-    frame = table.transform(*[read(ctx, t) for t in table.inputs], **kwargs)
+    inputs = [read(ctx, t) for t in table.inputs]
+    frame = table.transform(*inputs, **kwargs)
+    if table.explain_empty is not None:
+        frame = frame.persist()
+        if frame.isEmpty() and any(not i.isEmpty() for i in inputs):
+            frame.unpersist()
+            cause = table.explain_empty(inputs, as_of, ctx.config)
+            raise TableError(f"{table.name} as of {as_of}: no row from non-empty inputs. {cause}")
     return write(ctx, table, frame, dq_results, as_of=as_of)
 
 
@@ -117,6 +124,20 @@ def read_partition(ctx: RunContext, table: Table, as_of: date) -> DataFrame:
     if not rows.take(1):
         raise TableError(
             f"{table.name} has no rows as of {as_of}: run the {table.stage} stage for that date first"
+        )
+    return rows
+
+
+def read_dates(ctx: RunContext, table: Table, dates: Sequence[date]) -> DataFrame:
+    """The table's rows as of each of ``dates``; an error naming the missing dates and the stage that
+    writes them."""
+    rows = read(ctx, table).where(F.col("as_of_date").isin(*dates))
+    present = {r[0] for r in rows.select("as_of_date").distinct().collect()}
+    missing = sorted(set(dates) - present)
+    if missing:
+        listed = ", ".join(str(d) for d in missing)
+        raise TableError(
+            f"{table.name} has no rows as of {listed}: run the {table.stage} stage for the run date first"
         )
     return rows
 

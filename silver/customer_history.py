@@ -19,25 +19,36 @@ CONTRACT = Contract(
         "birth_year INT, education STRING, marital_status STRING, income DOUBLE, kids_at_home INT, "
         "teens_at_home INT, signup_date DATE NOT NULL, _source_file STRING, _ingested_at TIMESTAMP, _run_id STRING"
     ),
-    grain="one row per customer_id and valid_from (the version's updated_at)",
+    grain="one row per customer_id and valid_from (the first version's sign-up date, or a version's updated_at)",
     primary_key=("customer_id", "valid_from"),
     comments={
-        "valid_from": "the version's updated_at: the attributes hold from this instant",
+        "valid_from": "the attributes hold from this instant: the version's updated_at; for the first version, "
+        "the sign-up date (features.customer_history_valid_from = signup, the default)",
         "valid_to": "the next version's updated_at (exclusive); null for the current version",
         "is_current": "the latest known version",
     },
 )
 
 
-def transform(versions: DataFrame) -> DataFrame:
-    """Every distinct version of every customer, each valid until the next one."""
+def transform(versions: DataFrame, *, valid_from: str = "signup") -> DataFrame:
+    """Every distinct version of every customer, each valid until the next one. With ``valid_from="signup"``
+    the first known version applies from the sign-up date (a CRM snapshot exported after the fact still
+    describes the customer at every earlier date); with ``"updated_at"``, only from its own timestamp."""
     one_per_instant = keep_latest(
         ["customer_id", "updated_at"], [F.col("_ingested_at").desc(), F.col("_source_file").desc()]
     )
     following = Window.partitionBy("customer_id").orderBy("updated_at")
+    first = F.row_number().over(following) == 1
+    since_signup = F.least(F.col("signup_date").cast("timestamp"), F.col("updated_at"))
+    start = (
+        F.when(first, since_signup).otherwise(F.col("updated_at"))
+        if valid_from == "signup"
+        else F.col("updated_at")
+    )
     return (
         versions.transform(one_per_instant)
-        .withColumn("valid_from", F.col("updated_at"))
+        .transform(customers.known_values)
+        .withColumn("valid_from", start)
         .withColumn("valid_to", F.lead("updated_at").over(following))
         .withColumn("is_current", F.col("valid_to").isNull())
         .select(*CONTRACT.select())
@@ -59,4 +70,5 @@ TABLE = Table(
     checks=customers.checks,
     parse=customers.parse,
     transform=transform,
+    params=lambda config: {"valid_from": config.features.customer_history_valid_from},
 )

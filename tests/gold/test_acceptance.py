@@ -1,5 +1,7 @@
 from datetime import date, datetime
 
+from pyspark.sql import functions as F
+
 from gold import acceptance, campaign_responses
 from gold.customer_features import numeric_columns
 from pipelines.config import Vocabulary
@@ -76,3 +78,80 @@ def test_obvious_acceptors_score_above_obvious_refusers(spark):
     probability = {r["customer_id"]: r[acceptance.PROBABILITY] for r in scored.collect()}
     assert probability[1000] > 0.5 > probability[1001]
     assert all(0.0 <= p <= 1.0 for p in probability.values())
+
+
+def _responses(spark, campaigns):
+    """campaigns: (id, contact date, [(customer, accepted), ...]); final 14 days after contact."""
+    from datetime import timedelta
+
+    rows = [
+        (cid, customer, day, day + timedelta(days=14), accepted)
+        for cid, day, contacts in campaigns
+        for customer, accepted in contacts
+    ]
+    return spark.createDataFrame(rows, campaign_responses.CONTRACT.schema)
+
+
+def test_the_latest_campaigns_hold_out_when_they_hold_enough_acceptances(spark):
+    import dataclasses
+
+    from gold import acceptance_training as at
+    from pipelines.config import ModelSettings
+
+    def campaign(k, day, accepted):
+        return (f"c{k}", day, [(i, i < accepted) for i in range(40)])
+
+    responses = _responses(
+        spark,
+        [
+            campaign(1, date(2025, 3, 1), 6),  # outside a 365-day window on 2026-06-30
+            campaign(2, date(2025, 9, 1), 5),
+            campaign(3, date(2026, 1, 10), 4),
+            campaign(4, date(2026, 4, 1), 8),
+            campaign(5, date(2026, 5, 20), 3),
+        ],
+    )
+    settings = dataclasses.replace(ModelSettings(), min_holdout_acceptances=10, training_window_days=365)
+    plan = at.plan(responses, date(2026, 6, 30), settings)
+    assert [c.campaign_id for c in plan.holdout] == ["c5", "c4"]  # 3 + 8 >= 10 acceptances
+    assert [c.campaign_id for c in plan.train] == ["c3", "c2"]  # final before c4's first contact
+    assert plan.kind == "temporal" and plan.dates[0] == date(2025, 9, 1)
+    # too few acceptances in every recent campaign together: a customer-grouped random holdout
+    few = at.plan(responses, date(2026, 6, 30), dataclasses.replace(settings, min_holdout_acceptances=500))
+    assert few.kind == "customer-grouped random" and not few.holdout
+    assert [c.campaign_id for c in few.train] == ["c5", "c4", "c3", "c2"]
+    # one campaign only (the CRM case): nothing earlier to train on, so a random holdout
+    single = at.plan(_responses(spark, [campaign(9, date(2026, 6, 1), 9)]), date(2026, 6, 30), settings)
+    assert single.kind == "customer-grouped random" and [c.campaign_id for c in single.train] == ["c9"]
+
+
+def test_pooled_rows_describe_each_contact_as_of_its_campaigns_date_and_hold_out_whole_customers(spark):
+    from gold import acceptance_training as at
+    from pipelines.config import Config
+
+    responses = _responses(
+        spark, [("a", date(2026, 1, 1), [(1, True), (2, False)]), ("b", date(2026, 3, 1), [(1, False)])]
+    )
+    numeric = numeric_columns(Config().vocabulary)
+    features = spark.createDataFrame(
+        [(c, d, float(c * 10 + d.month)) for c in (1, 2) for d in (date(2026, 1, 1), date(2026, 3, 1))],
+        "customer_id BIGINT, as_of_date DATE, income DOUBLE",
+    ).select(
+        "*",
+        *[F.lit(0.0).alias(c) for c in numeric if c != "income"],
+        F.lit(None).cast("string").alias("education"),
+        F.lit(None).cast("string").alias("marital_status"),
+    )
+    plan = at.Plan(
+        train=(
+            at.Campaign("a", date(2026, 1, 1), date(2026, 1, 15), 2, 1),
+            at.Campaign("b", date(2026, 3, 1), date(2026, 3, 15), 1, 0),
+        )
+    )
+    rows = at.labelled(features, responses, plan, Config()).collect()
+    got = sorted((r["customer_id"], r["campaign_id"], r["income"], r["label"]) for r in rows)
+    assert got == [(1, "a", 11.0, 1.0), (1, "b", 13.0, 0.0), (2, "a", 21.0, 0.0)]
+    held = {r["customer_id"]: set() for r in rows}
+    for r in rows:
+        held[r["customer_id"]].add(r[at.HOLDOUT])
+    assert all(len(flags) == 1 for flags in held.values())  # a customer is held out with every campaign

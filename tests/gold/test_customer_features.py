@@ -209,3 +209,55 @@ def test_no_later_event_or_attribute_leaks_into_the_features(spark):
     later_rows = {r["customer_id"]: r for r in later.collect()}
     assert later_rows[1]["income"] == 99000.0 and later_rows[1]["spend_meat"] == 500.0
     assert later_rows[2]["complaints_2y"] == 1 and later_rows[2]["campaigns_accepted"] == 1
+
+
+@pytest.mark.parametrize("policy", ["signup", "updated_at"])
+def test_a_snapshot_export_describes_the_customer_since_sign_up_or_fails_loudly(ctx, policy):
+    """A CRM snapshot exported after every event: with the signup policy the customer has features on
+    earlier dates; with updated_at nobody is known then, and the stage says why instead of writing nothing."""
+    import dataclasses
+
+    from ops import dq_results
+    from pipelines import runner
+    from pipelines.tables import TableError
+
+    config = dataclasses.replace(
+        ctx.config,
+        categories=VOCAB.categories,
+        channels=VOCAB.channels,
+        features=dataclasses.replace(ctx.config.features, customer_history_valid_from=policy),
+    )
+    run = dataclasses.replace(ctx, config=config)
+    versions = ctx.spark.createDataFrame(
+        [(7, 1980, "PhD", "Single", None, None, 0, date(2024, 1, 1), datetime(2026, 7, 2, 6), *LINEAGE)],
+        "customer_id BIGINT, birth_year INT, education STRING, marital_status STRING, income DOUBLE, "
+        "kids_at_home INT, teens_at_home INT, signup_date DATE, updated_at TIMESTAMP, _source_file STRING, "
+        "_ingested_at TIMESTAMP, _run_id STRING",
+    )
+    history = customer_history.transform(versions, valid_from=policy)
+    silver = frames(
+        ctx.spark,
+        customer_rows=[(7, date(2024, 1, 1))],
+        order_rows=[("o1", 7, datetime(2025, 5, 1), "web", False, [("wines", 4.0)])],
+    )
+    tables = {customer_history: history, orders: silver["orders"], web_visits: silver["web_visits"]}
+    tables |= {campaign_contacts: silver["campaign_contacts"], complaints: silver["complaints"]}
+    for module, frame in tables.items():
+        run.lakehouse.overwrite(module.CONTRACT, frame)
+    if policy == "signup":
+        runner.refresh(run, customer_features.TABLE, dq_results.TABLE, as_of=AS_OF)
+        row = runner.read_partition(run, customer_features.TABLE, AS_OF).collect()[0]
+        assert (row["customer_id"], row["age_years"], row["spend_wines"], row["orders_web"]) == (
+            7,
+            46,
+            4.0,
+            1,
+        )
+    else:
+        message = (
+            r"gold.customer_features as of 2026-06-30: no row from non-empty inputs. 0 of 1 customers are known "
+            r"on 2026-06-30: their first versions start on 2026-07-02 \(updated_at\); see features.customer_history_valid_from"
+        )
+        with pytest.raises(TableError, match=message):
+            runner.refresh(run, customer_features.TABLE, dq_results.TABLE, as_of=AS_OF)
+        assert not run.lakehouse.exists("gold.customer_features")

@@ -75,3 +75,15 @@ def test_evaluate_reports_decision_and_calibration_metrics():
     assert result["precision"] == 0.5 and result["recall"] == 0.5 and result["f1"] == 0.5
     assert result["profit"] == 11 - 6 and result["roc_auc"] == 0.75
     assert result["brier"] == pytest.approx((0.01 + 0.64 + 0.49 + 0.01) / 4)
+
+
+def test_a_customer_contacted_by_several_campaigns_is_one_group_in_the_folds(spark):
+    # 100 customers, each contacted by 1 to 3 campaigns; a customer who ever accepted is one stratum
+    rows = [(c, f"k{j}", float(c % 5 == 0 and j == 0)) for c in range(100) for j in range(1 + c % 3)]
+    data = spark.createDataFrame(rows, "customer_id BIGINT, campaign_id STRING, label DOUBLE")
+    folds = assign_folds(data, k=4, seed=3)
+    per_customer = folds.groupBy("customer_id").agg(F.countDistinct("_fold").alias("folds")).collect()
+    assert {r["folds"] for r in per_customer} == {1}  # never in training and validation at once
+    acceptors = folds.where("label = 1").groupBy("_fold").count().collect()
+    assert sorted(r["count"] for r in acceptors) == [5, 5, 5, 5]  # stratified by customer
+    assert folds.count() == len(rows)

@@ -12,6 +12,7 @@ from jobs.common import record_decision
 from ops.model_promotions import CHALLENGER
 from pipelines import tracking
 from pipelines.tables import Lakehouse
+from tests.conftest import GENERATED_CUSTOMERS
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +75,28 @@ def test_scoring_writes_drift_per_feature_and_for_the_score(generated):
     assert {r["model_version"] for r in rows.values()} == {
         tracking.get_alias(tracking.configure(generated.config), ACCEPTANCE_MODEL).version
     }
+    # the reference is the whole customer base on the champion's training date (here: the run date),
+    # and inputs that grow with time are left out or compared as rates
+    assert {(r["reference_as_of"], r["reference_rows"]) for r in rows.values()} == {
+        (generated.as_of, GENERATED_CUSTOMERS)
+    }
+    assert (
+        "tenure_days" not in rows and "campaigns_contacted" not in rows and "campaign_acceptance_rate" in rows
+    )
+    assert not any(r["flagged"] for r in rows.values()) and generated.report["drift"]["flagged"] == []
+
+
+def test_drift_leaves_out_time_driven_inputs_and_compares_acceptance_as_a_rate(spark):
+    from gold import acceptance
+    from gold.customer_features import numeric_columns
+    from pipelines.config import Vocabulary
+
+    numeric = numeric_columns(Vocabulary())
+    features = spark.createDataFrame(
+        [(1, 4.0, 1.0)], "customer_id BIGINT, campaigns_contacted DOUBLE, campaigns_accepted DOUBLE"
+    )
+    features = features.select("*", *[F.lit(1.0).alias(c) for c in numeric if c not in features.columns])
+    scores = spark.createDataFrame([(1, 0.3)], "customer_id BIGINT, acceptance_probability DOUBLE")
+    row = acceptance.population(features, scores, numeric).collect()[0].asDict()
+    assert not set(acceptance.DRIFT_LEFT_OUT) & set(row)
+    assert row["campaign_acceptance_rate"] == 0.25 and row["acceptance_probability"] == 0.3

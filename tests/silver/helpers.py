@@ -24,6 +24,7 @@ def refine(
     vocabulary: Vocabulary | None = None,
     key: str | None = None,
     unknown_customers: tuple[int, ...] = (),
+    **params: object,
 ) -> tuple[DataFrame, DataFrame]:
     """(silver rows, quarantined rows: the raw ``key`` column and their failed rules)."""
     parsed = table.parse(with_bronze_record(bronze))
@@ -39,7 +40,7 @@ def refine(
     quarantined = flagged.where(quality.is_quarantined()).select(
         F.col("_bronze").getField(key or bronze.columns[0]).alias("key"), quality.FAILED_RULES
     )
-    return table.transform(valid), quarantined
+    return table.transform(valid, **params), quarantined
 
 
 def failed_rules(quarantined: DataFrame) -> dict:

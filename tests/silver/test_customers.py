@@ -1,5 +1,6 @@
 from datetime import date, datetime
 
+import pytest
 from chispa import assert_df_equality
 
 from bronze.customers import SOURCE
@@ -64,24 +65,46 @@ def test_latest_version_wins_and_values_are_typed(spark):
     assert quarantined.count() == 0
 
 
-def test_malformed_and_unparseable_rows_are_quarantined_with_every_rule(spark):
+def test_only_rows_that_cannot_be_placed_are_quarantined_impossible_values_become_unknown(spark):
     bronze = bronze_frame(
         spark,
         SOURCE.raw_ddl,
         [
-            row("3", "lots", "2026-01-01T00:00:00Z", kids="-1"),
-            row("4", "-5", "yesterday"),
+            row("3", "lots", "2026-01-01T00:00:00Z", kids="-1"),  # unparseable income, impossible kids
+            row("4", "-5", "yesterday"),  # no timestamp: cannot be placed in time
             row("x", "1", "2026-01-01T00:00:00Z", corrupt="x,1,2"),
-            row("5", "40000", "2026-01-01T00:00:00Z", birth="1893"),  # implausible: kept, warned
+            row("5", "40000", "2026-01-01T00:00:00Z", birth="1893"),  # impossible birth year
         ],
     )
     silver, quarantined = refine(customers.TABLE, bronze)
     assert failed_rules(quarantined) == {
-        "3": ["household_counts_valid", "income_parses"],
-        "4": ["income_non_negative", "updated_at_valid"],
+        "4": ["income_valid", "updated_at_valid"],
         "x": ["customer_id_valid", "well_formed"],
     }
-    assert [(r["customer_id"], r["birth_year"]) for r in silver.collect()] == [(5, 1893)]
+    kept = sorted(
+        (r["customer_id"], r["income"], r["kids_at_home"], r["birth_year"]) for r in silver.collect()
+    )
+    assert kept == [(3, None, None, 1980), (5, 40000.0, 0, None)]
+
+
+def test_blank_demographics_keep_the_customer_and_are_counted_per_column(spark):
+    from pipelines import quality
+
+    blank = ("7", "", "", "", "", "", "", "2024-05-01", "2026-01-01T00:00:00Z", None, None, "a.csv", T1, "r1")
+    bronze = bronze_frame(spark, SOURCE.raw_ddl, [blank, row("8", "1000", "2026-01-01T00:00:00Z")])
+    silver, quarantined = refine(customers.TABLE, bronze)
+    assert quarantined.count() == 0
+    got = silver.where("customer_id = 7").collect()[0]
+    assert [got[c] for c in customers.DEMOGRAPHICS] == [None] * 6
+    checks = customers.checks(None)  # type: ignore[arg-type]
+    from pipelines.refine import with_bronze_record
+
+    flagged = quality.flag(customers.parse(with_bronze_record(bronze)), checks)
+    results = {r.rule: (r.failed, r.outcome) for r in quality.evaluate("silver.customers", flagged, checks)}
+    assert {c: results[f"{c}_present"] for c in customers.DEMOGRAPHICS} == {
+        c: (1, "warned") for c in customers.DEMOGRAPHICS
+    }
+    assert results["income_valid"] == (0, "passed")  # blank is unknown, not invalid
 
 
 def test_contract_columns_and_key():
@@ -90,7 +113,8 @@ def test_contract_columns_and_key():
     assert not customers.CONTRACT.column("customer_id").nullable
 
 
-def test_history_keeps_every_version_valid_until_the_next(spark):
+@pytest.mark.parametrize("policy", ["signup", "updated_at"])
+def test_history_keeps_every_version_valid_until_the_next(spark, policy):
     from silver import customer_history
 
     bronze = bronze_frame(
@@ -106,14 +130,18 @@ def test_history_keeps_every_version_valid_until_the_next(spark):
             row("2", "", "2026-01-05T00:00:00Z"),
         ],
     )
-    history, _ = refine(customer_history.TABLE, bronze)
+    history, _ = refine(customer_history.TABLE, bronze, valid_from=policy)
     got = sorted(
         (r["customer_id"], r["income"], r["valid_from"], r["valid_to"], r["is_current"])
         for r in history.collect()
     )
+    signup = datetime(2024, 5, 1)  # the first version describes the customer from sign-up, by default
+    first = (
+        {1: signup, 2: signup} if policy == "signup" else {1: datetime(2026, 1, 1), 2: datetime(2026, 1, 5)}
+    )
     assert got == [
-        (1, 50000.0, datetime(2026, 1, 1), datetime(2026, 2, 1), False),
+        (1, 50000.0, first[1], datetime(2026, 2, 1), False),
         (1, 55000.0, datetime(2026, 2, 1), datetime(2026, 3, 1), False),
         (1, 61000.0, datetime(2026, 3, 1), None, True),
-        (2, None, datetime(2026, 1, 5), None, True),
+        (2, None, first[2], None, True),
     ]
