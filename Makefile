@@ -9,7 +9,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest test test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,12 @@ install: $(BIN)/lakehouse ## create .venv and install the project with its pinne
 
 demo: $(BIN)/lakehouse ## generate sample data (if none) and run every stage into ./lakehouse, then print a summary
 	$(BIN)/lakehouse demo --root $(ROOT) --customers $(CUSTOMERS)
+
+demo-grocery: $(BIN)/lakehouse ## the same pipeline on a grocery retailer's shape (lakehouse.grocery.toml) into ./lakehouse-grocery
+	$(BIN)/lakehouse demo --config lakehouse.grocery.toml
+
+backtest: $(BIN)/lakehouse ## would the model have helped on the last 3 campaigns? (after make demo; CONFIG=lakehouse.grocery.toml for that one)
+	$(BIN)/lakehouse backtest $(if $(CONFIG),--config $(CONFIG),--root $(ROOT)) --as-of 2026-06-30
 
 test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
 	$(BIN)/python -m pytest

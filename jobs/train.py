@@ -96,7 +96,7 @@ def _promote(
     tracking.set_alias(client, at.MODEL_NAME, version, alias)
     record_decision(ctx, decision)
     ctx.log.info(
-        "  acceptance: version %s is %s (%s); holdout ROC AUC %.3f, PR AUC %.3f, profit %.0f on %d customers",
+        "  acceptance: version %s is %s (%s); holdout ROC AUC %.3f, PR AUC %.3f, profit %.0f on %d contacts",
         version, alias, decision["reason"], metrics["roc_auc"], metrics["pr_auc"], metrics["profit"],
         int(metrics["holdout_rows"]),
     )  # fmt: skip

@@ -121,5 +121,5 @@ TABLE = Table(
     CONTRACT,
     stage="score",
     write="replace",
-    description="PSI and KS of every feature and of the score against the champion's training population",
+    description="PSI and KS of every feature and of the score against the customers of the champion's training date",
 )

@@ -12,6 +12,10 @@ def _quarantine(table: Table) -> str | None:
     return f"{table.name}_quarantine" if table.parse is not None else None
 
 
+def _writer(stage: str) -> str:
+    return "every stage that runs checks" if stage == "any" else f"the {stage} stage"
+
+
 def describe(tables: Sequence[Table], views: Sequence[View], vocabulary: Vocabulary) -> str:
     """Every table with its layer, stage, grain, key, inputs, write mode and checks; then the views."""
     lines = []
@@ -20,7 +24,7 @@ def describe(tables: Sequence[Table], views: Sequence[View], vocabulary: Vocabul
         checks = [f"{c.name} ({c.action})" for c in table.checks(vocabulary)]
         lines += [
             f"{table.name}",
-            f"  layer {table.layer}, written by the {table.stage} stage: {WRITE_MODES[table.write]}",
+            f"  layer {table.layer}, written by {_writer(table.stage)}: {WRITE_MODES[table.write]}",
             f"  grain: {contract.grain}",
             f"  key: {', '.join(contract.primary_key) or '-'}"
             + (f"; partitioned by {', '.join(contract.partition_by)}" if contract.partition_by else ""),
