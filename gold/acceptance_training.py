@@ -10,14 +10,14 @@ Pure functions of DataFrames and settings: the train job logs what they return a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 from pyspark.ml import PipelineModel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from gold import (
@@ -83,11 +83,16 @@ def economics(settings: ModelSettings) -> objectives.Economics:
     return objectives.Economics(settings.contact_cost, settings.revenue_per_acceptance)
 
 
-def plan(responses: DataFrame, as_of: date, settings: ModelSettings) -> Plan:
-    """Every campaign final within ``training_window_days`` of ``as_of``; the newest ones hold out when they
-    hold ``min_holdout_acceptances`` acceptances and campaigns final before them remain to train on."""
-    rows = campaign_responses.completed(responses, as_of, settings.training_window_days).collect()
-    campaigns = [Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows]  # newest first
+def campaigns_of(rows: Sequence[Row]) -> list[Campaign]:
+    """``campaign_responses.completed`` rows (newest first) as campaigns."""
+    return [Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows]
+
+
+def plan(completed: Sequence[Row], as_of: date, settings: ModelSettings) -> Plan:
+    """``completed``: the campaigns final within ``training_window_days`` of ``as_of``
+    (``campaign_responses.completed``, collected); the newest ones hold out when they hold
+    ``min_holdout_acceptances`` acceptances and campaigns final before them remain to train on."""
+    campaigns = campaigns_of(completed)
     if not campaigns:
         raise TrainingError(
             f"{campaign_responses.CONTRACT.name} has no campaign whose responses became final in the "
@@ -345,26 +350,23 @@ def drift(
 
 
 def backtest_plans(
-    responses: DataFrame,
-    as_of: date,
+    completed: Sequence[Row],
     settings: ModelSettings,
     campaigns: int,
     last_only: bool,
     min_acceptances: int = 10,
 ) -> list[Plan]:
-    """For each of the last ``campaigns`` campaigns completed by ``as_of`` with at least ``min_acceptances``
-    acceptances (fewer judge nothing), oldest first: the campaigns final before its first contact train
-    (all of them within the window, or only the latest one), and it judges."""
-    window = settings.training_window_days
-    judged = [
-        Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__})
-        for r in campaign_responses.completed(responses, as_of, 100 * 365).collect()
-    ]
+    """``completed``: every campaign completed by the run date (``campaign_responses.completed``, collected,
+    newest first). For each of the last ``campaigns`` with at least ``min_acceptances`` acceptances (fewer
+    judge nothing), oldest first: the campaigns final before its first contact and within the training
+    window train (all of them, or only the latest one), and it judges."""
+    every = campaigns_of(completed)
+    judged = [c for c in every if min_acceptances <= c.acceptances < c.contacts]
     plans = []
-    judged = [c for c in judged if c.acceptances >= min_acceptances and c.acceptances < c.contacts]
     for campaign in judged[:campaigns][::-1]:
-        rows = campaign_responses.completed(responses, campaign.features_as_of, window).collect()
-        earlier = tuple(Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows)
+        start = campaign.features_as_of
+        window_start = start - timedelta(days=settings.training_window_days)
+        earlier = tuple(c for c in every if window_start < c.final_on <= start)
         train = earlier[:1] if last_only else earlier
         if (
             train
@@ -373,7 +375,7 @@ def backtest_plans(
         ):
             plans.append(Plan(train, (campaign,)))
     if not plans:
-        raise TrainingError(f"no campaign completed by {as_of} has an earlier completed campaign to train on")
+        raise TrainingError("no completed campaign has an earlier completed campaign to train on")
     return plans
 
 

@@ -88,11 +88,6 @@ def completed(responses: DataFrame, as_of: date, window_days: int) -> DataFrame:
     )
 
 
-def latest_campaign(responses: DataFrame, as_of: date) -> DataFrame:
-    """The newest campaign whose responses were final by ``as_of``, with its contact and acceptance counts."""
-    return completed(responses, as_of, window_days=100 * 365).limit(1)
-
-
 def training_dates(responses: DataFrame, as_of: date, window_days: int) -> DataFrame:
     """The features dates training needs besides the run date: every training campaign's contact date."""
     dates = completed(responses, as_of, window_days).select("features_as_of").distinct()

@@ -245,25 +245,26 @@ def checks(vocabulary: Vocabulary) -> list[Check]:
     ]
 
 
-def explain_empty(inputs: Sequence[DataFrame], as_of: date, config: Config) -> str:
-    """Why no customer has features on ``as_of``: every customer signs up later, or (with the
-    updated_at policy) every customer's first known version starts later."""
-    first = (
-        inputs[0]
-        .agg(
-            F.countDistinct("customer_id").alias("customers"),
-            F.min("valid_from").alias("valid_from"),
-            F.min("signup_date").alias("signup"),
-        )
-        .collect()[0]
+def explain_empty(inputs: Sequence[DataFrame], as_of: date, config: Config) -> DataFrame:
+    """One row, ``cause``: why no customer has features on ``as_of``: every customer signs up later, or
+    (with the updated_at policy) every customer's first known version starts later."""
+    first = inputs[0].agg(
+        F.countDistinct("customer_id").alias("customers"),
+        F.min("valid_from").alias("valid_from"),
+        F.min("signup_date").alias("signup"),
     )
     policy = config.features.customer_history_valid_from
-    if first["signup"] is not None and first["signup"] >= as_of:
-        return f"0 of {first['customers']:,} customers signed up before {as_of}: the first signs up on {first['signup']}"
-    return (
-        f"0 of {first['customers']:,} customers are known on {as_of}: their first versions start on "
-        f"{first['valid_from']:%Y-%m-%d} ({policy}); see features.customer_history_valid_from"
+    later_signup = F.format_string(
+        f"0 of %,d customers signed up before {as_of}: the first signs up on %s", "customers", "signup"
     )
+    later_version = F.format_string(
+        f"0 of %,d customers are known on {as_of}: their first versions start on %s ({policy}); "
+        "see features.customer_history_valid_from",
+        "customers",
+        F.date_format("valid_from", "yyyy-MM-dd"),
+    )
+    signed_up_later = F.col("signup").isNotNull() & (F.col("signup") >= F.lit(as_of))
+    return first.select(F.when(signed_up_later, later_signup).otherwise(later_version).alias("cause"))
 
 
 def params(config: Config) -> dict[str, object]:

@@ -20,7 +20,8 @@ from pipelines.runtime import RunContext
 def run(ctx: RunContext, campaigns: int, last_only: bool, min_acceptances: int = 10) -> dict[str, object]:
     """Print the per-campaign comparison and, last, the JSON line of means over the judged campaigns."""
     responses = runner.read(ctx, campaign_responses.TABLE)
-    plans = at.backtest_plans(responses, ctx.as_of, ctx.config.model, campaigns, last_only, min_acceptances)
+    completed = campaign_responses.completed(responses, ctx.as_of, window_days=100 * 365).collect()
+    plans = at.backtest_plans(completed, ctx.config.model, campaigns, last_only, min_acceptances)
     have = {r[0] for r in runner.read(ctx, customer_features.TABLE).select("as_of_date").distinct().collect()}
     for as_of in sorted({d for p in plans for d in p.dates} - have):
         runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)

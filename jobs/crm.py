@@ -34,7 +34,7 @@ def prepare(ctx: RunContext, path: Path, *, snapshot: date | None = None) -> Run
         raise IngestError("; ".join(rejected))
     with step("silver: the CRM case -> typed, checked"):
         refine_all(ctx, (crm_customers.TABLE,), dq_results.TABLE)
-    snapshot = snapshot or crm_customers.snapshot_date(runner.read(ctx, crm_customers.TABLE))
+    snapshot = snapshot or crm_customers.snapshot_date(runner.read(ctx, crm_customers.TABLE)).collect()[0][0]
     if snapshot is None:
         raise IngestError(f"{crm_customers.TABLE.name} is empty: every row of {path} was quarantined")
     with step(f"gold: customer features from the CRM case as of {snapshot}"):

@@ -47,7 +47,9 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
 
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     responses = runner.read(ctx, campaign_responses.TABLE)
-    training = at.plan(responses, ctx.as_of, ctx.config.model)
+    window = ctx.config.model.training_window_days
+    completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
+    training = at.plan(completed, ctx.as_of, ctx.config.model)
     ctx.log.info("  acceptance: %s", training.describe())
     features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
     labelled = at.labelled(features, responses, training, ctx.config).persist()

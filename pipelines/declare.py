@@ -85,8 +85,8 @@ class Table:
     parse: Callable[[DataFrame], DataFrame] | None = None
     source: RawSource | None = None
     replace_on: tuple[str, ...] = ("run_id",)  # "replace": the columns naming the rows a run replaces
-    # when set, writing no row from non-empty inputs fails the run with this cause (inputs, as_of, config)
-    explain_empty: Callable[[Sequence[DataFrame], date, Config], str] | None = None
+    # when set, writing no row from non-empty inputs fails the run with the one-row ``cause`` it computes
+    explain_empty: Callable[[Sequence[DataFrame], date, Config], DataFrame] | None = None
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

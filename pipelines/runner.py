@@ -40,7 +40,7 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
         frame = frame.persist()
         if frame.isEmpty() and any(not i.isEmpty() for i in inputs):
             frame.unpersist()
-            cause = table.explain_empty(inputs, as_of, ctx.config)
+            cause = table.explain_empty(inputs, as_of, ctx.config).collect()[0]["cause"]
             raise TableError(f"{table.name} as of {as_of}: no row from non-empty inputs. {cause}")
     return write(ctx, table, frame, dq_results, as_of=as_of)
 

@@ -9,8 +9,6 @@ no customer is dropped; unparseable values are quarantined.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -250,8 +248,7 @@ TABLE = Table(
 )
 
 
-def snapshot_date(customers: DataFrame) -> date | None:
-    """The case gives no snapshot date: the day after the last enrolment (2014-06-30 for the public file);
-    None when there is no customer."""
-    latest = customers.agg(F.max("signup_date")).collect()[0][0]
-    return latest + timedelta(days=1) if latest is not None else None
+def snapshot_date(customers: DataFrame) -> DataFrame:
+    """One row, ``snapshot_date``: the case gives none, so the day after the last enrolment (2014-06-30 for
+    the public file); null when there is no customer."""
+    return customers.agg(F.date_add(F.max("signup_date"), 1).alias("snapshot_date"))

@@ -92,6 +92,10 @@ def _responses(spark, campaigns):
     return spark.createDataFrame(rows, campaign_responses.CONTRACT.schema)
 
 
+def _completed(responses, settings):  # type: ignore[no-untyped-def]
+    return campaign_responses.completed(responses, date(2026, 6, 30), settings.training_window_days).collect()
+
+
 def test_the_latest_campaigns_hold_out_when_they_hold_enough_acceptances(spark):
     import dataclasses
 
@@ -112,16 +116,24 @@ def test_the_latest_campaigns_hold_out_when_they_hold_enough_acceptances(spark):
         ],
     )
     settings = dataclasses.replace(ModelSettings(), min_holdout_acceptances=10, training_window_days=365)
-    plan = at.plan(responses, date(2026, 6, 30), settings)
+    plan = at.plan(_completed(responses, settings), date(2026, 6, 30), settings)
     assert [c.campaign_id for c in plan.holdout] == ["c5", "c4"]  # 3 + 8 >= 10 acceptances
     assert [c.campaign_id for c in plan.train] == ["c3", "c2"]  # final before c4's first contact
     assert plan.kind == "temporal" and plan.dates[0] == date(2025, 9, 1)
     # too few acceptances in every recent campaign together: a customer-grouped random holdout
-    few = at.plan(responses, date(2026, 6, 30), dataclasses.replace(settings, min_holdout_acceptances=500))
+    few = at.plan(
+        _completed(responses, settings),
+        date(2026, 6, 30),
+        dataclasses.replace(settings, min_holdout_acceptances=500),
+    )
     assert few.kind == "customer-grouped random" and not few.holdout
     assert [c.campaign_id for c in few.train] == ["c5", "c4", "c3", "c2"]
     # one campaign only (the CRM case): nothing earlier to train on, so a random holdout
-    single = at.plan(_responses(spark, [campaign(9, date(2026, 6, 1), 9)]), date(2026, 6, 30), settings)
+    single = at.plan(
+        _completed(_responses(spark, [campaign(9, date(2026, 6, 1), 9)]), settings),
+        date(2026, 6, 30),
+        settings,
+    )
     assert single.kind == "customer-grouped random" and [c.campaign_id for c in single.train] == ["c9"]
 
 
