@@ -39,8 +39,8 @@ test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
 	$(BIN)/python -m pytest -m "not e2e"
 
 lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations
-	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs tests
-	$(BIN)/ruff format --check pipelines bronze silver gold ops sample jobs tests
+	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs commands tests
+	$(BIN)/ruff format --check pipelines bronze silver gold ops sample jobs commands tests
 	$(BIN)/mypy
 
 sql: $(BIN)/lakehouse ## SQL shell on the lakehouse's catalog; or one query: make sql Q="SELECT * FROM gold.segment_summary"

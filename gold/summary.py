@@ -1,10 +1,29 @@
-"""What a run's report says about its models, in the lines the run summary prints."""
+"""What the run summary shows: the most likely acceptors, segment sizes, and the models' figures."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
 from gold import acceptance_training, segmentation
+
+
+def most_likely(marketing: DataFrame) -> DataFrame:
+    """gold.customer_marketing rows, highest acceptance probability first, in the summary's columns."""
+    rounded = [F.round(c, 3).alias(c) for c in ("acceptance_probability", "expected_profit")]
+    ranked = marketing.orderBy(F.col("acceptance_probability").desc(), "customer_id")
+    return ranked.select("customer_id", "segment_name", *rounded, "decile", "contact_balanced")
+
+
+def segment_sizes(marketing: DataFrame) -> DataFrame:
+    """Customers and mean acceptance probability per segment."""
+    sizes = [
+        F.count(F.lit(1)).alias("customers"),
+        F.round(F.avg("acceptance_probability"), 3).alias("mean_acceptance"),
+    ]
+    return marketing.groupBy("segment_id", "segment_name").agg(*sizes).orderBy("segment_id")
 
 
 def models_lines(report: dict[str, Any]) -> list[str]:

@@ -14,8 +14,9 @@ from pipelines.runtime import RunContext
 
 
 def run(ctx: RunContext) -> None:
-    """Compute the customer features as of the run date, the responses of completed campaigns, and the
-    features as of the dates training describes its customers on."""
+    """Compute gold.customer_features as of the run date and each training date, and campaign responses.
+
+    Training describes each contacted customer as of the campaign's contact date, hence the extra dates."""
     with step(f"gold: customer features as of {ctx.as_of}"):
         runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE)
     with step("gold: responses of completed campaigns"):

@@ -12,7 +12,7 @@ from pipelines.runtime import RunContext
 
 
 def run(ctx: RunContext) -> list[str]:
-    """Register every table and create the views whose tables exist; returns the names published."""
+    """Register every table, and the views whose tables exist, in the catalog (returns their names)."""
     with step("publish: tables and views in the catalog"):
         return runner.publish(ctx, EVERY_VIEW)
 

@@ -6,8 +6,7 @@ import shlex
 
 from pyspark.sql import functions as F
 
-from gold import customer_marketing
-from gold.summary import models_lines
+from gold import customer_marketing, summary
 from pipelines import runner
 from pipelines.runtime import RunContext
 
@@ -29,21 +28,15 @@ def print_summary(ctx: RunContext) -> None:
     print("  views:  gold.segment_summary, gold.campaign_targets, gold.objective_summary, ops.dq_trend")
     print(f"  MLflow:   {config.mlflow_tracking_uri}")
     print(f"\nTop of {customer_marketing.TABLE.name} (highest acceptance probability first):")
-    rounded = [F.round(c, 3).alias(c) for c in ("acceptance_probability", "expected_profit")]
-    top = marketing.orderBy(F.col("acceptance_probability").desc(), "customer_id")
-    top.select("customer_id", "segment_name", *rounded, "decile", "contact_balanced").show(5, truncate=False)
+    summary.most_likely(marketing).show(5, truncate=False)
     print("Segments:")
-    sizes = [
-        F.count(F.lit(1)).alias("customers"),
-        F.round(F.avg("acceptance_probability"), 3).alias("mean_acceptance"),
-    ]
-    marketing.groupBy("segment_id", "segment_name").agg(*sizes).orderBy("segment_id").show(truncate=False)
+    summary.segment_sizes(marketing).show(truncate=False)
     print("Business objectives (contacts, expected acceptances and profit if run today):")
     ctx.spark.sql(
         f"SELECT objective, contacts, expected_acceptances, expected_profit, lowest_probability_contacted "
         f"FROM gold.objective_summary WHERE as_of_date = DATE'{ctx.as_of.isoformat()}' ORDER BY contacts"
     ).show(truncate=False)
-    print("\n".join(models_lines(ctx.report)))
+    print("\n".join(summary.models_lines(ctx.report)))
     print(
         LOOK_INSIDE.format(root=shlex.quote(str(config.root)), mlflow=config.mlflow_tracking_uri)
         + f"\n{rule}"

@@ -55,12 +55,9 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
     labelled = at.labelled(features, responses, training, ctx.config).persist()
     columns, params = at.fingerprint_inputs(ctx.config, training)
     fp = tracking.fingerprint(labelled, columns, params)
-    existing = tracking.find_trained(client, at.MODEL_NAME, fp)
+    existing = tracking.reuse(client, at.MODEL_NAME, fp, ctx.log, champion=False)
     if existing:
         labelled.unpersist()
-        ctx.log.info(
-            "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
-        )
         return existing
     train, holdout = at.split(labelled, ctx.config.model)
     best = None

@@ -26,6 +26,16 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 CONFIG: list[Argument] = [
     ("--config", {"help": "TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)"}),
     ("--root", {"help": "lakehouse directory (overrides the config's root)"}),

@@ -89,13 +89,15 @@ def find_trained(client: MlflowClient, name: str, fingerprint_value: str) -> Reg
 
 
 def reuse(
-    client: MlflowClient, name: str, fingerprint_value: str, log: logging.Logger
+    client: MlflowClient, name: str, fingerprint_value: str, log: logging.Logger, *, champion: bool = True
 ) -> RegisteredModel | None:
-    """The version already trained on identical data and parameters, made champion again; else None."""
+    """The version already trained on identical data and parameters (made champion again unless
+    ``champion`` is false); else None."""
     existing = find_trained(client, name, fingerprint_value)
     if existing:
         log.info("  %s: same data and parameters as version %s, reusing it", name, existing.version)
-        set_alias(client, name, existing.version)
+        if champion:
+            set_alias(client, name, existing.version)
     return existing
 
 

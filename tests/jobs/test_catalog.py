@@ -9,9 +9,10 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from commands import cli
 from gold.objectives import OBJECTIVES, contact_column
 from gold.views import VIEWS
-from jobs import cli, publish
+from jobs import publish
 from pipelines.pandas_io import latest_as_of, read_table
 from pipelines.tables import Lakehouse
 

@@ -8,7 +8,8 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from jobs import cli, run_all
+from commands import cli
+from jobs import run_all
 from jobs.report import print_summary
 from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse

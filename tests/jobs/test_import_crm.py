@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
+from commands import cli
 from gold import customer_features
-from jobs import cli, crm, publish, score, train
+from jobs import crm, publish, score, train
 from pipelines.config import load_config
 from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse

@@ -6,8 +6,8 @@ import mlflow
 import pytest
 from pyspark.sql import functions as F
 
+from commands import cli
 from gold.acceptance_training import MODEL_NAME as ACCEPTANCE_MODEL
-from jobs import cli
 from jobs.common import record_decision
 from ops.model_promotions import CHALLENGER
 from pipelines import tracking

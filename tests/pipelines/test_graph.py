@@ -4,8 +4,8 @@ diagram is the one the code draws."""
 import re
 from pathlib import Path
 
+from commands import cli
 from gold.tables import EVERY_TABLE, EVERY_VIEW
-from jobs import cli
 from pipelines import graph
 
 README = Path(__file__).resolve().parents[2] / "README.md"

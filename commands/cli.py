@@ -8,14 +8,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from commands import targets
 from gold.acceptance_training import MODEL_NAME
 from gold.objectives import OBJECTIVES
 from gold.tables import EVERY_TABLE, EVERY_VIEW
-from jobs import backtest, crm, features, ingest, models, publish, refine, run_all, score, targets, train
+from jobs import backtest, crm, features, ingest, models, publish, refine, run_all, score, train
 from jobs.common import run_stage, start_context
 from ops import dq_results
 from pipelines import graph, shell
-from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date
+from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date, positive_int
 from pipelines.config import PROFILES
 from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
@@ -25,15 +26,11 @@ from pipelines.tables import TableError
 from sample import landing as sample
 from silver.tables import TABLES as SILVER
 
+# A stage's help is its docstring's first line.
 STAGES = {
-    "ingest": ("ingest new landed files into bronze", ingest.run),
-    "silver": ("refine bronze into silver (checks, quarantine, dedup, MERGE)", refine.run),
-    "features": ("compute gold.customer_features as of the run date", features.run),
-    "train": ("train and register the segmentation and acceptance models", train.run),
-    "score": ("write gold.customer_segments and gold.customer_marketing with the champion models", score.run),
-    "run": ("run every stage in one process", run_all.run),
-    "publish": ("register every table and the documented views in the catalog", publish.run),
-}
+    "ingest": ingest.run, "silver": refine.run, "features": features.run, "train": train.run,
+    "score": score.run, "run": run_all.run, "publish": publish.run,
+}  # fmt: skip
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -84,8 +81,6 @@ def _evaluate_crm(args: argparse.Namespace) -> int:
 def _targets(args: argparse.Namespace) -> int:
     if not args.objective and not args.budget:
         raise ValueError("give --objective, --budget N, or both")
-    if args.budget is not None and args.budget <= 0:
-        raise ValueError(f"--budget must be a positive number of contacts, not {args.budget}")
     ctx = start_context(args, "lakehouse-targets")
     ctx = ctx.on(args.as_of or targets.latest_as_of(ctx))
     targets.run(ctx, objective=args.objective, budget=args.budget, output=args.output, limit=args.limit)
@@ -93,8 +88,6 @@ def _targets(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    if args.campaigns < 1:
-        raise ValueError(f"--campaigns must be at least 1, not {args.campaigns}")
     ctx = start_context(args, "lakehouse-backtest", as_of=args.as_of, run_id=args.run_id)
     backtest.run(ctx, args.campaigns, args.last_campaign_only, args.min_acceptances)
     return 0
@@ -151,13 +144,13 @@ COMMANDS: dict[str, Command] = {
     ]),
     "targets": ("who to contact: an objective's list, or the best N (budget)", _targets, [
         ("--objective", {"choices": OBJECTIVES, "help": "contact whom this objective flags"}),
-        ("--budget", {"type": int, "help": "contact at most N customers, the most likely to accept"}),
+        ("--budget", {"type": positive_int, "help": "contact at most N customers, the most likely to accept"}),
         ("--as-of", {"type": iso_date, "help": "scoring date (default: the latest)"}),
         ("--output", {"help": "write the list as CSV here instead of printing it"}),
         ("--limit", {"type": int, "default": 20, "help": "rows to print (default 20)"}),
     ]),
     "backtest": ("would the model have helped on the last campaigns? (per campaign, against baselines)", _backtest, [
-        *RUN, ("--campaigns", {"type": int, "default": 3, "help": "judge the last N completed campaigns (default 3)"}),
+        *RUN, ("--campaigns", {"type": positive_int, "default": 3, "help": "judge the last N completed campaigns (default 3)"}),
         ("--last-campaign-only", {"action": "store_true", "help": "train on the latest earlier campaign only, not all"}),
         ("--min-acceptances", {"type": int, "default": 10, "help": "judge only campaigns with this many acceptances (default 10)"}),
     ]),
@@ -179,10 +172,15 @@ COMMANDS: dict[str, Command] = {
 # fmt: on
 
 
+def _help(stage: Callable[[RunContext], object]) -> str:
+    first = (stage.__doc__ or "").splitlines()[0].rstrip(".")
+    return first[:1].lower() + first[1:]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     stages = {
-        name: (text, lambda a, n=name, s=stage: run_stage(a, n, s), RUN)
-        for name, (text, stage) in STAGES.items()
+        name: (_help(stage), lambda a, n=name, s=stage: run_stage(a, n, s), RUN)
+        for name, stage in STAGES.items()
     }
     return dispatch(build_parser("lakehouse", __doc__ or "", {**stages, **COMMANDS}), argv, (PipelineError,))
 

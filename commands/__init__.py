@@ -1,0 +1,1 @@
+"""The `lakehouse` command: what people type, as opposed to the scheduled jobs it runs."""

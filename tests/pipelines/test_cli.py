@@ -1,0 +1,33 @@
+import argparse
+
+import pytest
+
+from pipelines.cli import build_parser, dispatch, iso_date, positive_int
+
+
+def test_positive_int_accepts_whole_numbers_above_zero():
+    assert positive_int("25") == 25
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "2.5", "many"])
+def test_positive_int_rejects_the_rest_naming_the_value(text):
+    with pytest.raises(argparse.ArgumentTypeError, match=repr(text).replace(".", r"\.")):
+        positive_int(text)
+
+
+def test_iso_date_rejects_other_forms():
+    with pytest.raises(argparse.ArgumentTypeError, match="YYYY-MM-DD"):
+        iso_date("30/06/2026")
+
+
+def test_dispatch_prints_a_bad_value_as_one_line_and_exits_2(capsys):
+    def handler(args):
+        raise ValueError(f"--size must be small, not {args.size}")
+
+    parser = build_parser("t", "", {"go": ("go", handler, [("--size", {"type": positive_int})])})
+    assert dispatch(parser, ["go", "--size", "9"], ()) == 2
+    assert capsys.readouterr().err == "error: --size must be small, not 9\n"
+    with pytest.raises(SystemExit) as exited:
+        dispatch(parser, ["go", "--size", "0"], ())
+    assert exited.value.code == 2
+    assert "'0' is not a positive whole number" in capsys.readouterr().err
