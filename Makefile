@@ -9,7 +9,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-grocery backtest test test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest bench cluster-up cluster-down test test-cluster test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,14 +29,35 @@ demo: $(BIN)/lakehouse ## generate sample data (if none) and run every stage int
 demo-grocery: $(BIN)/lakehouse ## the same pipeline on a grocery retailer's shape (lakehouse.grocery.toml) into ./lakehouse-grocery
 	$(BIN)/lakehouse demo --config lakehouse.grocery.toml
 
-backtest: $(BIN)/lakehouse ## would the model have helped on the last 3 campaigns? (after make demo; CONFIG=lakehouse.grocery.toml for that one)
+backbench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000
+	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1)
+
+cluster-up: $(BIN)/lakehouse ## start a Spark standalone cluster (a master, two workers) on 127.0.0.1; logs under $(ROOT)/cluster
+	$(BIN)/lakehouse cluster up --root $(ROOT)
+
+cluster-down: $(BIN)/lakehouse ## stop the cluster make cluster-up started
+	$(BIN)/lakehouse cluster down --root $(ROOT)
+
+test: $(BIN)/lakehouse ## would the model have helped on the last 3 campaigns? (after make demo; CONFIG=lakehouse.grocery.toml for that one)
 	$(BIN)/lakehouse backtest $(if $(CONFIG),--config $(CONFIG),--root $(ROOT)) --as-of 2026-06-30
+
+bench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000
+	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1)
+
+cluster-up: $(BIN)/lakehouse ## start a Spark standalone cluster (a master, two workers) on 127.0.0.1; logs under $(ROOT)/cluster
+	$(BIN)/lakehouse cluster up --root $(ROOT)
+
+cluster-down: $(BIN)/lakehouse ## stop the cluster make cluster-up started
+	$(BIN)/lakehouse cluster down --root $(ROOT)
 
 test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
 	$(BIN)/python -m pytest
 
+test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
+	$(BIN)/python -m pytest -m cluster
+
 test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e and not cluster"
 
 lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations
 	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs commands tests
@@ -53,7 +74,7 @@ mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking st
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(abspath $(ROOT))/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
 
 clean: ## remove the demo lakehouses (./lakehouse, ./lakehouse-crm); keeps .venv
-	rm -rf $(ROOT) $(ROOT)-crm $(ROOT)-grocery spark-warehouse metastore_db derby.log
+	rm -rf $(ROOT) $(ROOT)-crm $(ROOT)-grocery $(ROOT)-bench spark-warehouse metastore_db derby.log
 
 evaluate-crm: $(BIN)/lakehouse ## cross-validate the acceptance model on the public CRM case: make evaluate-crm CRM=path/to/ml_project1_data.csv
 	@test -n "$(CRM)" || { echo "usage: make evaluate-crm CRM=path/to/ml_project1_data.csv (or marketing_campaign.csv)"; exit 2; }

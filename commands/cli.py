@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from commands import targets
+from commands import bench, targets
 from gold.acceptance_training import MODEL_NAME
 from gold.objectives import OBJECTIVES
 from gold.tables import EVERY_TABLE, EVERY_VIEW
 from jobs import backtest, crm, features, ingest, models, publish, refine, run_all, score, train
 from jobs.common import run_stage, start_context
 from ops import dq_results
-from pipelines import graph, shell
+from pipelines import cluster, graph, shell
 from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date, positive_int
 from pipelines.config import PROFILES
 from pipelines.errors import PipelineError
@@ -93,6 +93,23 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    config = config_from_args(argparse.Namespace(**{**vars(args), "root": args.root or "lakehouse-bench"}))
+    bench.run(config, args.customers or 5000, args.days_new, args.seed)
+    return 0
+
+
+def _cluster_up(args: argparse.Namespace) -> int:
+    print(cluster.up(cluster.of(config_from_args(args), args.workers)))
+    return 0
+
+
+def _cluster_down(args: argparse.Namespace) -> int:
+    stopped = cluster.down(cluster.of(config_from_args(args)))
+    get_logger().info("cluster: %s", f"{stopped} process(es) stopped" if stopped else "nothing was running")
+    return 0
+
+
 def _quarantine(args: argparse.Namespace) -> int:
     def replay(ctx: RunContext) -> dict[str, tuple[int, int]]:
         with step("quarantine replay: re-validate quarantined rows"):
@@ -154,6 +171,14 @@ COMMANDS: dict[str, Command] = {
         ("--last-campaign-only", {"action": "store_true", "help": "train on the latest earlier campaign only, not all"}),
         ("--min-acceptances", {"type": int, "default": 10, "help": "judge only campaigns with this many acceptances (default 10)"}),
     ]),
+    "bench": ("time every stage at a size, against DuckDB computing the same features", _bench, [
+        CUSTOMERS, ("--days-new", {"type": positive_int, "default": 1, "help": "days landed for the daily run (default 1)"}),
+        ("--seed", {"type": int, "default": 7, "help": "sample seed (default 7)"}),
+    ]),
+    "cluster up": ("start a Spark standalone master and workers on 127.0.0.1; prints the master URL", _cluster_up, [
+        ("--workers", {"type": positive_int, "default": 2, "help": "workers of one core each (default 2)"}),
+    ]),
+    "cluster down": ("stop the master and workers `cluster up` started", _cluster_down, []),
     "models rollback": ("make the previous champion champion again", lambda a: _finish(
         start_context(a, "lakehouse-models"), lambda ctx: models.rollback(ctx, a.model)), [
         ("--model", {"default": MODEL_NAME, "help": f"registered model (default {MODEL_NAME})"}),

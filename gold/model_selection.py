@@ -287,3 +287,11 @@ def compare_nested(
     finally:
         labelled.unpersist()
     return pd.DataFrame(summaries).T[SUMMARY_COLUMNS], summaries
+
+
+def as_text(table: pd.DataFrame) -> str:
+    """A comparison table as printed: counts and money without decimals, rates to three."""
+    formatters = {
+        c: (lambda v: f"{v:,.0f}") if c in ("contacts", "profit") else (lambda v: f"{v:.3f}") for c in table
+    }
+    return table.to_string(formatters=formatters)

@@ -9,8 +9,6 @@ import json
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-
 from bronze import crm_case
 from gold import acceptance, campaign_responses, customer_features, model_selection
 from ops import dq_results, ingest_log
@@ -55,11 +53,7 @@ def evaluate(ctx: RunContext, folds: int, inner_folds: int) -> dict[str, float]:
     )
     progress = lambda line: ctx.log.info("  %s", line)  # noqa: E731
     table, summaries = model_selection.compare_nested(labelled, ctx.config, folds, inner_folds, progress)
-    pd.set_option("display.width", 160)
-    formatters = {
-        c: (lambda v: f"{v:,.0f}") if c in ("contacts", "profit") else (lambda v: f"{v:.3f}") for c in table
-    }
-    print("\n" + table.to_string(formatters=formatters))
+    print("\n" + model_selection.as_text(table))
     ctx.record("evaluate", "models", summaries)
     ctx.log.info("run report: %s", ctx.write_report())
     best = summaries[model_selection.MODEL]

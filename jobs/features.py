@@ -1,5 +1,5 @@
-"""Compute gold.customer_features as of the run date (and as of the contact date training needs) and the
-responses of completed campaigns."""
+"""Compute gold.customer_features as of the run date, and as of each completed campaign's contact date (training
+describes each contacted customer as of then), and the responses of completed campaigns."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from pipelines.log import step
 from pipelines.runtime import RunContext
 
 
-def run(ctx: RunContext) -> None:
-    """Compute gold.customer_features as of the run date and each training date, and campaign responses.
-
-    Training describes each contacted customer as of the campaign's contact date, hence the extra dates."""
+def run_date(ctx: RunContext) -> None:
+    """Compute gold.customer_features as of the run date."""
     with step(f"gold: customer features as of {ctx.as_of}"):
         runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE)
+
+
+def training_dates(ctx: RunContext) -> None:
+    """Compute the responses of completed campaigns, and the features as of each one's contact date."""
     with step("gold: responses of completed campaigns"):
         runner.refresh(ctx, campaign_responses.TABLE, dq_results.TABLE)
         responses = runner.read(ctx, campaign_responses.TABLE)
@@ -27,6 +29,12 @@ def run(ctx: RunContext) -> None:
     for as_of in dates:
         with step(f"gold: customer features as of {as_of} (a completed campaign's contact date)"):
             runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)
+
+
+def run(ctx: RunContext) -> None:
+    """Compute gold.customer_features as of the run date and each training date, and campaign responses."""
+    run_date(ctx)
+    training_dates(ctx)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import pytest
 from pyspark.sql import functions as F
 
-from gold.model_selection import Candidate, assign_folds, evaluate, nested_cross_validation, select
+from gold.model_selection import Candidate, as_text, assign_folds, evaluate, nested_cross_validation, select
 from gold.objectives import Economics
 
 ECONOMICS = Economics(3.0, 11.0)
@@ -87,3 +87,11 @@ def test_a_customer_contacted_by_several_campaigns_is_one_group_in_the_folds(spa
     acceptors = folds.where("label = 1").groupBy("_fold").count().collect()
     assert sorted(r["count"] for r in acceptors) == [5, 5, 5, 5]  # stratified by customer
     assert folds.count() == len(rows)
+
+
+def test_as_text_prints_counts_and_money_whole_and_rates_to_three_places():
+    import pandas as pd
+
+    table = pd.DataFrame({"roc_auc": [0.81234], "contacts": [1234.4], "profit": [5678.9]}, index=["lr"])
+    lines = as_text(table).splitlines()
+    assert lines[1].split() == ["lr", "0.812", "1,234", "5,679"]

@@ -1,0 +1,69 @@
+"""A real Spark standalone cluster (a master and two workers from the installed pyspark) runs the whole
+pipeline and writes the same tables as local mode. `make test-cluster`; CI runs it after `make test`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines import cluster
+from pipelines.config import load_config
+from pipelines.tables import Lakehouse
+from sample import generate
+
+pytestmark = pytest.mark.cluster
+CONFIG = "[model]\nsegment_k_max = 4\n[spark]\nshuffle_partitions = 4\n"
+LAKEHOUSE = [sys.executable, "-m", "commands.cli"]
+
+
+def _run(root: Path, *extra: str) -> None:
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    command = [*LAKEHOUSE, "run", "--config", str(root.parent / "lakehouse.toml"), "--root", str(root)]
+    done = subprocess.run(
+        [*command, "--as-of", "2026-06-30", *extra], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"lakehouse run {' '.join(extra)} failed:\n{done.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def lakehouses(tmp_path_factory):  # type: ignore[no-untyped-def]
+    base = tmp_path_factory.mktemp("cluster")
+    (base / "lakehouse.toml").write_text(CONFIG)
+    local, remote = base / "local", base / "remote"
+    generate(local / "landing", 200, seed=5)
+    shutil.copytree(local / "landing", remote / "landing")
+    running = cluster.of(load_config(overrides={"root": remote}, environ={}))
+    url = cluster.up(running)
+    try:
+        assert cluster.alive_workers(running) == 2
+        _run(remote, "--master", url)
+        applications = list((running.directory / "work").glob("worker-*/app-*"))
+    finally:
+        cluster.down(running)
+    _run(local)
+    return local, remote, applications
+
+
+def test_the_cluster_ran_the_work_on_its_workers(lakehouses):
+    _, _, applications = lakehouses
+    assert {a.parent.name for a in applications} == {"worker-1", "worker-2"}
+
+
+def test_cluster_and_local_mode_write_the_same_tables(lakehouses, spark):
+    local, remote = (Lakehouse(spark, load_config(overrides={"root": r}, environ={})) for r in lakehouses[:2])
+    names = local.tables()
+    assert names == remote.tables() and "gold.customer_marketing" in names
+    differing = {n: (local.content_hash(n), remote.content_hash(n)) for n in names}
+    differing = {n: h for n, h in differing.items() if h[0] != h[1]}
+    assert not differing, f"tables differ between local mode and the cluster: {differing}"
+
+
+def test_down_stops_every_process_and_frees_the_port(lakehouses, tmp_path):
+    running = cluster.of(load_config(overrides={"root": lakehouses[1]}, environ={}))
+    assert not list(running.directory.glob("*.pid"))
+    assert not cluster._listening(running.port)
