@@ -74,7 +74,7 @@ def prepare_root(root: Path) -> None:
         if not (root / MARKER).exists():
             raise BenchError(f"{root} holds files the benchmark did not write; give another --root")
         shutil.rmtree(root)
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text("written by lakehouse bench; emptied by its next run\n")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from gold import customer_features, customer_marketing
@@ -40,6 +40,12 @@ CONTRACT = Contract(
 )
 
 
+def exact(column: str) -> Column:
+    """A double as a decimal: its sum does not depend on the order Spark adds the rows in (on a cluster that
+    order changes from run to run; a sum of doubles could then differ in the last digits)."""
+    return F.col(column).cast("decimal(38,18)")
+
+
 def transform(marketing: DataFrame, features: DataFrame, *, as_of: date, run_id: str) -> DataFrame:
     """Aggregate the day's segmented, scored customers with their features."""
     everyone = Window.partitionBy("as_of_date").rowsBetween(
@@ -57,10 +63,11 @@ def transform(marketing: DataFrame, features: DataFrame, *, as_of: date, run_id:
             F.try_divide(F.sum("campaigns_accepted"), F.sum("campaigns_contacted")).alias(
                 "past_acceptance_rate"
             ),
-            F.avg("acceptance_probability").alias("mean_acceptance_probability"),
-            F.sum("spend_total").alias("_spend"),
+            F.avg(exact("acceptance_probability")).cast("double").alias("mean_acceptance_probability"),
+            F.sum(F.col("spend_total").cast("decimal(38,2)")).alias("_spend"),
         )
-        .withColumn("revenue_share", F.coalesce(F.col("_spend") / F.sum("_spend").over(everyone), F.lit(0.0)))
+        .withColumn("_share", F.col("_spend") / F.sum("_spend").over(everyone))
+        .withColumn("revenue_share", F.coalesce(F.col("_share").cast("double"), F.lit(0.0)))
         .withColumn("run_id", F.lit(run_id))
         .select(*CONTRACT.select())
     )

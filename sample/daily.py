@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bronze import orders, web_visits
+from sample import files
 from sample.generator import BASE_CHANNEL_SHARES, _population, _shares
 
 DAY_SECONDS = 86_400
@@ -36,7 +37,9 @@ def _orders_of_day(
     channel = rng.choice(len(channels), size=count, p=_shares(channels, BASE_CHANNEL_SHARES))
     deal_p = np.clip(0.10 + 0.12 * people.kids[who] + 0.08 * people.teens[who], 0.02, 0.6)
     is_deal = rng.random(count) < deal_p
-    seconds = np.sort(rng.integers(8 * 3600, 23 * 3600, count))
+    stamps = files.timestamps(
+        day, np.zeros(count, dtype=int), np.sort(rng.integers(8 * 3600, 23 * 3600, count))
+    )
     columns, lines = orders.SOURCE.raw_columns, []
     for n in range(count):
         taste = people.taste[who[n]]
@@ -46,8 +49,7 @@ def _orders_of_day(
             {"category": categories[c], "amount": round(float(value[n] * w), 2)}
             for c, w in zip(picked, weights, strict=True)
         ]
-        at = _at(day, seconds[n])
-        values = (f"D{day:%Y%m%d}{n + 1:07d}", int(people.ids[who[n]]), at, channels[channel[n]])
+        values = (f"D{day:%Y%m%d}{n + 1:07d}", int(people.ids[who[n]]), stamps[n], channels[channel[n]])
         lines.append(json.dumps(dict(zip(columns, (*values, bool(is_deal[n]), items), strict=True))))
     return lines
 
@@ -56,18 +58,12 @@ def _visits_of_day(rng: np.random.Generator, people, day: date) -> list[str]:  #
     monthly = np.clip(5.3 - 2.2 * people.income_z + 0.6 * people.kids, 0.1, 20)
     count = rng.poisson(monthly.sum() / 30)
     who = rng.choice(people.size, size=count, p=monthly / monthly.sum())
-    seconds = np.sort(rng.integers(0, DAY_SECONDS, count))
-    columns = web_visits.SOURCE.raw_columns
+    stamps = files.timestamps(day, np.zeros(count, dtype=int), np.sort(rng.integers(0, DAY_SECONDS, count)))
+    record = files.json_record(web_visits.SOURCE.raw_columns)
     return [
-        json.dumps(
-            dict(zip(columns, (f"W{day:%Y%m%d}{n + 1:07d}", int(people.ids[i]), _at(day, s)), strict=True))
-        )
-        for n, (i, s) in enumerate(zip(who, seconds, strict=True))
+        record.format(f'"W{day:%Y%m%d}{n + 1:07d}"', i, f'"{t}"')
+        for n, (i, t) in enumerate(zip(people.ids[who].tolist(), stamps.tolist(), strict=True))
     ]
-
-
-def _at(day: date, seconds: int | np.integer) -> str:
-    return f"{day.isoformat()}T{int(seconds) // 3600:02d}:{int(seconds) % 3600 // 60:02d}:{int(seconds) % 60:02d}Z"
 
 
 def write_days(

@@ -20,7 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from bronze import campaign_contacts, customers, orders
-from sample.generator import GenerationSummary, _calibrate, _record, _ts, _write_csv, _write_lines, _z
+from sample.files import record as _record
+from sample.files import ts as _ts
+from sample.files import write_csv as _write_csv
+from sample.files import write_lines as _write_lines
+from sample.generator import GenerationSummary, _calibrate, _z
 
 DEPARTMENTS = ("produce", "dairy", "bakery", "meat", "seafood", "frozen", "pantry", "beverages", "household")
 CAMPAIGNS = 24
