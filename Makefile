@@ -29,22 +29,13 @@ demo: $(BIN)/lakehouse ## generate sample data (if none) and run every stage int
 demo-grocery: $(BIN)/lakehouse ## the same pipeline on a grocery retailer's shape (lakehouse.grocery.toml) into ./lakehouse-grocery
 	$(BIN)/lakehouse demo --config lakehouse.grocery.toml
 
-backbench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000
-	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1)
-
-cluster-up: $(BIN)/lakehouse ## start a Spark standalone cluster (a master, two workers) on 127.0.0.1; logs under $(ROOT)/cluster
-	$(BIN)/lakehouse cluster up --root $(ROOT)
-
-cluster-down: $(BIN)/lakehouse ## stop the cluster make cluster-up started
-	$(BIN)/lakehouse cluster down --root $(ROOT)
-
-test: $(BIN)/lakehouse ## would the model have helped on the last 3 campaigns? (after make demo; CONFIG=lakehouse.grocery.toml for that one)
+backtest: $(BIN)/lakehouse ## would the model have helped on the last 3 campaigns? (after make demo; CONFIG=lakehouse.grocery.toml for that one)
 	$(BIN)/lakehouse backtest $(if $(CONFIG),--config $(CONFIG),--root $(ROOT)) --as-of 2026-06-30
 
 bench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000
 	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1)
 
-cluster-up: $(BIN)/lakehouse ## start a Spark standalone cluster (a master, two workers) on 127.0.0.1; logs under $(ROOT)/cluster
+cluster-up: $(BIN)/lakehouse ## start a Spark standalone cluster (a master, two workers) on 127.0.0.1; logs under ./lakehouse/cluster
 	$(BIN)/lakehouse cluster up --root $(ROOT)
 
 cluster-down: $(BIN)/lakehouse ## stop the cluster make cluster-up started
@@ -73,7 +64,7 @@ tables: $(BIN)/lakehouse ## print the declared tables (layer, grain, key, inputs
 mlflow-ui: $(BIN)/lakehouse ## open the MLflow UI on the lakehouse's tracking store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(abspath $(ROOT))/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
 
-clean: ## remove the demo lakehouses (./lakehouse, ./lakehouse-crm); keeps .venv
+clean: ## remove the demo lakehouses (./lakehouse, -crm, -grocery, -bench); keeps .venv
 	rm -rf $(ROOT) $(ROOT)-crm $(ROOT)-grocery $(ROOT)-bench spark-warehouse metastore_db derby.log
 
 evaluate-crm: $(BIN)/lakehouse ## cross-validate the acceptance model on the public CRM case: make evaluate-crm CRM=path/to/ml_project1_data.csv
