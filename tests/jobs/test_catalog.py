@@ -76,7 +76,8 @@ def test_campaign_targets_list_each_objectives_contacts_ranked(published):
     summary = {
         r["objective"]: r["contacts"] for r in ctx.spark.sql("SELECT * FROM gold.objective_summary").collect()
     }
-    assert summary["cost_saving"] <= summary["balanced"] <= summary["aggressive_acquisition"]
+    contacts = [summary.get(o, 0) for o in ("cost_saving", "balanced", "aggressive_acquisition")]
+    assert contacts == sorted(contacts)  # an objective nobody passes has no row
 
 
 def test_dq_trend_has_a_row_per_rule_result(published):
