@@ -18,7 +18,7 @@ import numpy as np
 
 from bronze import orders, web_visits
 from sample import files
-from sample.generator import BASE_CHANNEL_SHARES, _population, _shares
+from sample.generator import BASE_CHANNEL_SHARES, _items, _population, _shares
 
 DAY_SECONDS = 86_400
 
@@ -35,23 +35,29 @@ def _orders_of_day(
     who = rng.choice(people.size, size=count, p=per_day / per_day.sum())
     value = people.spend[who] / people.n_orders[who] * rng.gamma(4.0, 0.25, count)
     channel = rng.choice(len(channels), size=count, p=_shares(channels, BASE_CHANNEL_SHARES))
-    deal_p = np.clip(0.10 + 0.12 * people.kids[who] + 0.08 * people.teens[who], 0.02, 0.6)
+    deal_p = np.clip(
+        0.10 + 0.12 * people.kids[who] + 0.08 * people.teens[who] - 0.04 * people.income_z[who], 0.02, 0.6
+    )  # as in the sample's history
     is_deal = rng.random(count) < deal_p
     stamps = files.timestamps(
         day, np.zeros(count, dtype=int), np.sort(rng.integers(8 * 3600, 23 * 3600, count))
     )
-    columns, lines = orders.SOURCE.raw_columns, []
-    for n in range(count):
-        taste = people.taste[who[n]]
-        picked = sorted(set(rng.choice(len(categories), size=1 + rng.binomial(2, 0.5), p=taste)))
-        weights = taste[picked] / taste[picked].sum()
-        items = [
-            {"category": categories[c], "amount": round(float(value[n] * w), 2)}
-            for c, w in zip(picked, weights, strict=True)
-        ]
-        values = (f"D{day:%Y%m%d}{n + 1:07d}", int(people.ids[who[n]]), stamps[n], channels[channel[n]])
-        lines.append(json.dumps(dict(zip(columns, (*values, bool(is_deal[n]), items), strict=True))))
-    return lines
+    items = _items(rng, people.taste[who], value, categories)
+    names, deal = [json.dumps(c) for c in channels], ["false", "true"]
+    record = files.json_record(orders.SOURCE.raw_columns)
+    return [
+        record.format(f'"D{day:%Y%m%d}{n + 1:07d}"', i, f'"{t}"', names[c], deal[d], f"[{it}]")
+        for n, (i, t, c, d, it) in enumerate(
+            zip(
+                people.ids[who].tolist(),
+                stamps.tolist(),
+                channel.tolist(),
+                is_deal.tolist(),
+                items,
+                strict=True,
+            )
+        )
+    ]
 
 
 def _visits_of_day(rng: np.random.Generator, people, day: date) -> list[str]:  # type: ignore[no-untyped-def]

@@ -270,8 +270,8 @@ def _visit_chunk(
     return files.by_month(np.array([t[:7] for t in stamps]), lines), len(lines)
 
 
-def _progress(what: str, done: int, tasks: list[Any], customers: int, rows: int) -> None:
-    if len(tasks) > 1:
+def _progress(what: str, done: int, chunks: int, customers: int, rows: int) -> None:
+    if chunks > 1:
         get_logger().info(
             "  %s: %d of %d customers, %d rows", what, min(done * CHUNK, customers), customers, rows
         )
@@ -293,7 +293,7 @@ def _write_orders(
         months.write(by_month)
         written += count
         last_before_pilot.append(last)
-        _progress("orders", done, tasks, people.size, written)
+        _progress("orders", done, len(tasks), people.size, written)
     return months.close(), written, np.concatenate(last_before_pilot)
 
 
@@ -311,7 +311,7 @@ def _write_visits(
     for done, (by_month, count) in enumerate(files.in_chunks(_visit_chunk, tasks), start=1):
         months.write(by_month)
         written += count
-        _progress("web visits", done, tasks, people.size, written)
+        _progress("web visits", done, len(tasks), people.size, written)
     return months.close(), written
 
 
