@@ -14,7 +14,7 @@ from gold.objectives import OBJECTIVES
 from gold.tables import EVERY_TABLE, EVERY_VIEW
 from jobs import backtest, crm, features, ingest, models, publish, refine, run_all, score, train
 from jobs.common import run_stage, start_context
-from ops import dq_results
+from ops import dq_results, refine_log
 from pipelines import cluster, graph, shell
 from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date, positive_int
 from pipelines.config import PROFILES
@@ -113,7 +113,7 @@ def _cluster_down(args: argparse.Namespace) -> int:
 def _quarantine(args: argparse.Namespace) -> int:
     def replay(ctx: RunContext) -> dict[str, tuple[int, int]]:
         with step("quarantine replay: re-validate quarantined rows"):
-            return replay_quarantine(ctx, SILVER, dq_results.TABLE, args.table or ())
+            return replay_quarantine(ctx, SILVER, dq_results.TABLE, refine_log.TABLE, args.table or ())
 
     return run_stage(args, "quarantine", replay)
 

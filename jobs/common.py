@@ -24,7 +24,14 @@ def start_context(
     run_id: str | None = None,
     config: Config | None = None,
 ) -> RunContext:
-    return start_run(config or config_from_args(args), app, as_of, run_id, master_given=bool(args.master))
+    return start_run(
+        config or config_from_args(args),
+        app,
+        as_of,
+        run_id,
+        master_given=bool(args.master),
+        full_refresh=bool(getattr(args, "full_refresh", False)),
+    )
 
 
 def run_stage(args: argparse.Namespace, name: str, stage: Callable[[RunContext], object]) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bronze import crm_case
 from gold import acceptance, campaign_responses, customer_features, model_selection
-from ops import dq_results, ingest_log
+from ops import dq_results, ingest_log, refine_log
 from pipelines import runner
 from pipelines.ingest import IngestError, ingest_all, land
 from pipelines.log import step
@@ -31,7 +31,7 @@ def prepare(ctx: RunContext, path: Path, *, snapshot: date | None = None) -> Run
     if rejected:
         raise IngestError("; ".join(rejected))
     with step("silver: the CRM case -> typed, checked"):
-        refine_all(ctx, (crm_customers.TABLE,), dq_results.TABLE)
+        refine_all(ctx, (crm_customers.TABLE,), dq_results.TABLE, refine_log.TABLE)
     snapshot = snapshot or crm_customers.snapshot_date(runner.read(ctx, crm_customers.TABLE)).collect()[0][0]
     if snapshot is None:
         raise IngestError(f"{crm_customers.TABLE.name} is empty: every row of {path} was quarantined")

@@ -27,7 +27,11 @@ def training_dates(ctx: RunContext) -> None:
         window = ctx.config.model.training_window_days
         dates = [r[0] for r in campaign_responses.training_dates(responses, ctx.as_of, window).collect()]
     for as_of in dates:
-        with step(f"gold: customer features as of {as_of} (a completed campaign's contact date)"):
+        why = runner.outdated(ctx, customer_features.TABLE, as_of)
+        if why is None:
+            ctx.log.info("  features as of %s: kept (no input changed on or before that day)", as_of)
+            continue
+        with step(f"gold: customer features as of {as_of} (a completed campaign's contact date: {why})"):
             runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)
 
 

@@ -1,5 +1,5 @@
 """Every ops table."""
 
-from ops import dq_results, feature_drift, ingest_log, model_promotions
+from ops import dq_results, feature_drift, ingest_log, model_promotions, refine_log
 
-TABLES = (ingest_log.TABLE, dq_results.TABLE, model_promotions.TABLE, feature_drift.TABLE)
+TABLES = (ingest_log.TABLE, dq_results.TABLE, model_promotions.TABLE, feature_drift.TABLE, refine_log.TABLE)

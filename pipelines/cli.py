@@ -44,6 +44,10 @@ CONFIG: list[Argument] = [
 RUN: list[Argument] = [
     ("--as-of", {"type": iso_date, "help": "logical run date YYYY-MM-DD (default: today, UTC)"}),
     ("--run-id", {"help": "run id (default: run-<as-of date>)"}),
+    (
+        "--full-refresh",
+        {"action": "store_true", "help": "rebuild silver from all of bronze (default: the new rows)"},
+    ),
 ]
 
 

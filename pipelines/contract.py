@@ -72,4 +72,6 @@ class Contract:
         props = {"lakehouse.layer": self.layer, "lakehouse.grain": self.grain}
         if self.primary_key:
             props["lakehouse.primary_key"] = ",".join(self.primary_key)
+        if self.layer in ("bronze", "silver"):  # what changed since a version: read from the change feed
+            props["delta.enableChangeDataFeed"] = "true"
         return props

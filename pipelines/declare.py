@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 
 from pipelines.config import Config, Vocabulary
 from pipelines.contract import Contract
@@ -71,6 +71,9 @@ class Table:
     - bronze: ``source`` says where the raw files land; the ingest runner appends them.
     - silver: ``parse`` types the bronze strings, ``checks`` run in one pass (quarantine, warn, fail),
       ``transform`` keeps one row per key; a silver input is the customers table ``customer_known`` reads.
+      ``newest_first`` (columns silver keeps) orders a key's rows, the first wins: with it, a run refines
+      only the bronze rows appended since the last run and the winner between them and silver's row is
+      chosen the same way; without it, every run refines the whole bronze table.
     - gold and ops: ``transform(*inputs, as_of=..., run_id=..., **params(config))``, or a frame a model
       stage computes; either way the runner checks it (warn or fail) and writes it by ``write``.
     """
@@ -83,6 +86,9 @@ class Table:
     transform: Callable[..., DataFrame] | None = None
     params: Callable[[Config], Mapping[str, Any]] = no_params
     parse: Callable[[DataFrame], DataFrame] | None = None
+    newest_first: Callable[[], Sequence[Column]] | None = None
+    # silver: the column placing a row in time; what is computed as of a date reads only rows before it
+    event_time: str | None = None
     source: RawSource | None = None
     replace_on: tuple[str, ...] = ("run_id",)  # "replace": the columns naming the rows a run replaces
     # when set, writing no row from non-empty inputs fails the run with the one-row ``cause`` it computes

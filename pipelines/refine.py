@@ -1,26 +1,55 @@
-"""Bronze -> silver: parse, check (one pass), quarantine, keep the latest version per key, MERGE.
+"""Bronze -> silver: parse, check (one pass), quarantine, keep one row per key, MERGE; then account for
+every row read, from the tables as written.
 
-Silver is recomputed from the whole bronze table each run, so a rule or data fix takes effect on the next
-run, and the accounting always balances per table and run:
+**Incremental.** A table that declares ``newest_first`` refines only the bronze rows appended since its
+last refine (read from bronze's Delta change data feed: only the files those commits added are read) plus
+its quarantined rows, re-checked every run (a customer who arrives later lets their events through). The
+winner per key between those rows and silver's stored row is chosen by the same order as within a batch,
+so an incremental run writes what a full refresh would. A full refresh (every bronze row; silver's rows
+that no longer win are deleted) happens on ``--full-refresh``, for a table without ``newest_first``, on
+the first run, and whenever the table's rules, code, vocabulary or parameters changed (their fingerprint
+is kept in ``ops.refine_log``), or silver was written by someone else since.
 
-    rows read from bronze = rows kept (unique keys) + rows quarantined + older versions superseded
+Why the change feed rather than ingest run ids or a stream: bronze is append-only, so the feed of the
+versions after the last refined one is exactly the new rows, read without scanning older files, and the
+version pins what a run saw. Run ids would need a scan or a side table of their own; an ``availableNow``
+stream would keep its own checkpoint beside ``ops.refine_log``, two records of one fact.
+
+**Accounting** (per table and run, read back after the write, so it can fail):
+
+    rows read = valid rows + rows in the quarantine table
+    winners   = winners found in silver + winners beaten by a silver row (incremental)
+    silver    = winners, exactly: same rows, same values (full refresh)
+
+A failure stops the run naming the table; ``rows_superseded`` (valid rows that are not their key's
+winner) is reported, and ``rows_kept`` is what the silver table holds of this run's winners.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import inspect
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from pipelines import quality
 from pipelines.contract import Contract
 from pipelines.declare import Table
-from pipelines.frames import BRONZE_RECORD
+from pipelines.frames import BRONZE_RECORD, LINEAGE, keep_latest
 from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
+from pipelines.tables import Lakehouse
+
+REFINE_LOG = "ops.refine_log"
+STORED = "_stored"  # a winner that silver already held
 
 
 def quarantine_contract(table: str) -> Contract:
@@ -55,20 +84,115 @@ def with_known_customer(ctx: RunContext, parsed: DataFrame, customers: str) -> D
 
 
 @dataclass(frozen=True)
+class Plan:
+    """What one refine reads: every bronze row (full) or those after ``bronze_from`` (incremental)."""
+
+    mode: str  # "full" | "incremental"
+    reason: str
+    bronze_from: int | None  # the last version already refined; None: full
+    bronze_to: int
+    fingerprint: str
+    seen: bool = False  # the last refine read bronze up to this same version, with the same fingerprint
+
+
+@dataclass(frozen=True)
 class SilverResult:
     table: str
+    mode: str
+    rows_new: int  # bronze rows read (all of bronze on a full refresh)
+    rows_rechecked: int  # quarantined rows checked again (incremental)
     rows_read: int
-    rows_written: int  # unique keys kept this run (inserted, updated or already current)
+    rows_written: int  # this run's winners that the silver table holds (inserted, updated or already current)
     rows_quarantined: int
-    rows_superseded: int
+    rows_superseded: int  # valid rows that are not their key's winner
     inserted: int
     updated: int
+    deleted: int
     version: int
     warnings: tuple[str, ...] = ()
 
-    @property
-    def balances(self) -> bool:
-        return self.rows_read == self.rows_written + self.rows_quarantined + self.rows_superseded
+
+def rules_fingerprint(table: Table, ctx: RunContext) -> str:
+    """A hash of what decides a table's rows besides its input: rules (as Spark expressions), the modules
+    declaring parse and transform, the vocabulary and parameters. A change means a full refresh."""
+    parts = [table.name, repr(ctx.config.vocabulary), json.dumps(table.params(ctx.config), default=str)]
+    # a rule's expression, its lambda variables (numbered per session: x_12) unnumbered
+    parts += [
+        re.sub(r"\b([a-z]+)_\d+\b", r"\1", f"{c.name}|{c.action}|{c.condition()}")
+        for c in table.checks(ctx.config.vocabulary)
+    ]
+    for fn in (table.parse, table.transform):
+        module = inspect.getmodule(fn)
+        parts.append(inspect.getsource(module) if module else repr(fn))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def plan(ctx: RunContext, table: Table, full_refresh: bool = False) -> Plan:
+    """Incremental when the last refine of this table can be continued; otherwise full, saying why."""
+    lakehouse, name = ctx.lakehouse, table.name
+    bronze = table.bronze().name
+    fingerprint = rules_fingerprint(table, ctx)
+    if not lakehouse.records_changes(bronze):
+        lakehouse.enable_change_feed(bronze)  # a lakehouse from before the change feed: from now on
+        return Plan(
+            "full", f"{bronze} starts recording its change feed", None, lakehouse.version(bronze), fingerprint
+        )
+    bronze_to = lakehouse.version(bronze)
+    last = last_refine(lakehouse, name)
+
+    seen = last is not None and (last["bronze_version_to"], last["rules_fingerprint"]) == (
+        bronze_to,
+        fingerprint,
+    )
+
+    def full(reason: str) -> Plan:
+        return Plan("full", reason, None, bronze_to, fingerprint, seen)
+
+    if full_refresh:
+        return full("--full-refresh")
+    if table.newest_first is None:
+        return full("refined whole on every run (no newest_first order)")
+    if last is None or not lakehouse.exists(name):
+        return full("first refine")
+    if last["rules_fingerprint"] != fingerprint:
+        return full("its rules, code, vocabulary or parameters changed")
+    if lakehouse.version(name) != last["silver_version"]:
+        return full(f"{name} was written since the last refine (version {lakehouse.version(name)}, "
+                    f"refined {last['silver_version']})")  # fmt: skip
+    if not lakehouse.exists(quarantine_contract(name).name):
+        return full(f"{quarantine_contract(name).name} is missing")
+    if bronze_to < last["bronze_version_to"]:
+        return full(
+            f"{bronze} is older than the last refine (version {bronze_to} < {last['bronze_version_to']})"
+        )
+    return Plan("incremental", "incremental", int(last["bronze_version_to"]), bronze_to, fingerprint, seen)
+
+
+def last_refine(lakehouse: Lakehouse, name: str) -> dict | None:  # type: ignore[type-arg]
+    if not lakehouse.exists(REFINE_LOG):
+        return None
+    rows = (
+        lakehouse.read(REFINE_LOG)
+        .where(F.col("table_name") == name)
+        .orderBy(F.col("refined_at").desc(), F.col("silver_version").desc())
+        .limit(1)
+        .collect()
+    )
+    return rows[0].asDict() if rows else None
+
+
+def _rechecked(lakehouse: Lakehouse, table: Table, bronze_rows: DataFrame, skip_runs: list[str]) -> DataFrame:
+    """The quarantined rows as bronze rows again (their raw values parsed back, with their lineage), except
+    those of ``skip_runs``: read from bronze again this run (an earlier attempt quarantined them)."""
+    raw = [f for f in bronze_rows.schema.fields if f.name not in LINEAGE]
+    # the raw values include _corrupt_record, which from_json would otherwise take for its own error column
+    record = F.from_json("raw_record", StructType(raw), {"columnNameOfCorruptRecord": "_refine_unparsed"})
+    quarantined = lakehouse.read(quarantine_contract(table.name).name)
+    if skip_runs:
+        quarantined = quarantined.where(~F.col("_run_id").isin(*skip_runs))
+    return quarantined.select(
+        *[record[f.name].alias(f.name) for f in raw], *[F.col(c) for c in LINEAGE]
+    ).select(*bronze_rows.columns)
 
 
 def with_bronze_record(bronze: DataFrame) -> DataFrame:
@@ -78,18 +202,106 @@ def with_bronze_record(bronze: DataFrame) -> DataFrame:
 
 
 def _too_much_quarantined(
-    name: str, share: float, tolerated: float, results: Sequence[quality.RuleResult]
+    name: str, share: float, of: int, tolerated: float, results: Sequence[quality.RuleResult]
 ) -> str:
     top = sorted((r for r in results if r.action == "quarantine" and r.failed), key=lambda r: -r.failed)[:3]
     rules = ", ".join(f"{r.rule} {r.failed:,}" for r in top)
     return (
-        f"{name}: {share:.1%} of {results[0].evaluated:,} rows quarantined, above the tolerated {tolerated:.0%} "
+        f"{name}: {share:.1%} of {of:,} rows quarantined, above the tolerated {tolerated:.0%} "
         f"(top rules: {rules}); the rows are in {name}_quarantine. Check those rules against how this source "
         f"delivers (docs/raw-contract.md), fix the data, or raise quality.max_quarantine_share(s) for {name}"
     )
 
 
-def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleResult]) -> SilverResult:
+def _batch(ctx: RunContext, table: Table, plan: Plan) -> tuple[DataFrame, list[str], int]:
+    """The bronze rows this refine reads, the ingest runs they came from, and how many were re-checked."""
+    lakehouse, bronze = ctx.lakehouse, table.bronze().name
+    if plan.bronze_from is None:
+        return lakehouse.read(bronze, plan.bronze_to), [], 0
+    new = lakehouse.changes(bronze, plan.bronze_from, plan.bronze_to).persist()
+    runs = sorted(r[0] for r in new.select("_run_id").distinct().collect())
+    again = _rechecked(lakehouse, table, new, runs).persist()
+    rechecked = again.count()
+    return new.unionByName(again), runs, rechecked
+
+
+def _winners(ctx: RunContext, table: Table, batch_winners: DataFrame, contract: Contract) -> DataFrame:
+    """Incremental: per key of the batch, the winner between the batch's row and silver's stored row."""
+    keys = list(contract.primary_key)
+    stored = ctx.lakehouse.read(contract.name).join(batch_winners.select(*keys), keys, "left_semi")
+    assert table.newest_first is not None
+    both = batch_winners.select(*contract.columns, F.lit(False).alias(STORED)).unionByName(
+        stored.select(*contract.columns, F.lit(True).alias(STORED))
+    )
+    return both.transform(keep_latest(keys, table.newest_first()))
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """One refine's rows, counted from the frames it wrote and from the tables after the write."""
+
+    table: str
+    read: int
+    valid: int
+    quarantined: int  # rows in the quarantine table after the write
+    winners: int  # one row per key the batch touched
+    in_silver: int  # winners found in silver after the write, every value equal
+    silver_rows: int | None  # full refresh: rows in silver after the write
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.read != self.valid + self.quarantined:
+            found.append(
+                f"rows read {self.read:,} != valid {self.valid:,} + in the quarantine table {self.quarantined:,}"
+            )
+        if self.in_silver != self.winners:
+            found.append(
+                f"{self.winners - self.in_silver:,} of {self.winners:,} winners are not in silver as chosen"
+            )
+        if self.silver_rows is not None and self.silver_rows != self.winners:
+            found.append(
+                f"silver holds {self.silver_rows:,} rows after a full refresh of {self.winners:,} winners"
+            )
+        return found
+
+    def check(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise quality.DataQualityError(f"{self.table} does not balance: " + "; ".join(problems))
+
+
+def _digest(df: DataFrame, columns: Sequence[str]) -> tuple[int, int]:
+    """Rows, and a sum of per-row hashes of every value: equal for equal multisets of rows."""
+    row = df.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.xxhash64(*[F.col(f"`{c}`") for c in columns]).cast("decimal(38,0)")).alias("h"),
+    ).collect()[0]
+    return int(row["n"]), int(row["h"] or 0)
+
+
+def account(
+    lakehouse: Lakehouse, contract: Contract, mode: str, read: int, valid: int, winners: DataFrame
+) -> Accounting:
+    """Read the tables back: the quarantine table's rows, and the winners in silver. A full refresh compares
+    silver's whole content with the winners (row count and a hash of every value); an incremental one
+    looks up the winners' rows in silver."""
+    columns = list(contract.columns)
+    silver = lakehouse.read(contract.name).select(*columns)
+    quarantined = lakehouse.read(quarantine_contract(contract.name).name).count()
+    n_winners, winners_hash = _digest(winners, columns)
+    silver_rows = None
+    if mode == "full":
+        silver_rows, silver_hash = _digest(silver, columns)
+        if (silver_rows, silver_hash) == (n_winners, winners_hash):
+            return Accounting(contract.name, read, valid, quarantined, n_winners, n_winners, silver_rows)
+    same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
+    in_silver = winners.alias("w").join(silver.alias("s"), same, "left_semi").count()
+    return Accounting(contract.name, read, valid, quarantined, n_winners, in_silver, silver_rows)
+
+
+def run_silver(
+    ctx: RunContext, table: Table, rule_results: list[quality.RuleResult], full_refresh: bool = False
+) -> tuple[SilverResult, Plan]:
     """Refine one table. Its rule results are appended to ``rule_results`` even when a ``fail`` rule stops it."""
     if table.parse is None or table.transform is None:
         raise ValueError(f"{table.name} declares no parse and transform: it is not a silver table")
@@ -97,7 +309,9 @@ def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleRes
     contract = table.contract_for(ctx.config.vocabulary)
     name = contract.name
     checks = list(table.checks(ctx.config.vocabulary))
-    parsed = table.parse(with_bronze_record(lakehouse.read(table.bronze().name)))
+    chosen = plan(ctx, table, full_refresh)
+    batch, new_runs, rechecked = _batch(ctx, table, chosen)
+    parsed = table.parse(with_bronze_record(batch))
     customers = table.customers()
     if customers is not None:
         parsed = with_known_customer(ctx, parsed, customers.name)
@@ -106,6 +320,7 @@ def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleRes
         results = quality.evaluate(name, flagged, checks)
         rule_results.extend(results)
         quality.raise_on_failure(results, checks)
+        rows_read = results[0].evaluated if results else flagged.count()
         quarantined = flagged.where(quality.is_quarantined()).select(
             F.to_json(BRONZE_RECORD).alias("raw_record"),
             F.col(quality.FAILED_RULES).alias("failed_rules"),
@@ -114,37 +329,71 @@ def run_silver(ctx: RunContext, table: Table, rule_results: list[quality.RuleRes
             "_run_id",
             F.lit(ctx.run_id).alias("quarantined_by_run"),
         )
-        tolerated = ctx.config.quality.share_for(name)
-        if results and results[0].evaluated:
-            share = flagged.where(quality.is_quarantined()).count() / results[0].evaluated
-            if share > tolerated:  # keep the evidence, then stop before silver takes the rest
-                lakehouse.overwrite(quarantine_contract(name), quarantined)
-                raise quality.DataQualityError(_too_much_quarantined(name, share, tolerated, results))
+        incremental = chosen.mode == "incremental"
+        _stop_if_too_much_quarantined(ctx, name, flagged, new_runs, results, quarantined, incremental)
         valid = flagged.where(~quality.is_quarantined()).drop(quality.FAILED_RULES, quality.QUARANTINE_RULES)
-        current = table.transform(valid, **table.params(ctx.config)).persist()
+        rows_valid = valid.count()
+        winners = table.transform(valid, **table.params(ctx.config))
+        if chosen.mode == "incremental":
+            winners = _winners(ctx, table, winners, contract)
+        else:
+            winners = winners.select(*contract.columns, F.lit(False).alias(STORED))
+        winners = winners.persist()
         try:
-            rows_written = current.count()
-            write = lakehouse.merge(contract, current)
+            rows = winners.drop(STORED)
+            write = lakehouse.merge(contract, rows, complete=chosen.mode == "full")
+            lakehouse.overwrite(quarantine_contract(name), quarantined)
+            accounting = account(lakehouse, contract, chosen.mode, rows_read, rows_valid, rows)
+            kept = winners.where(~F.col(STORED)).count()
         finally:
-            current.unpersist()
-        q_write = lakehouse.overwrite(quarantine_contract(name), quarantined)
-        rows_quarantined = q_write.metric("numOutputRows")
+            winners.unpersist()
     finally:
         flagged.unpersist()
-    rows_read = results[0].evaluated if results else flagged.count()
-    rows_valid = rows_read - rows_quarantined  # every row read is either valid or quarantined
+    accounting.check()
     warnings = tuple(f"{r.rule}: {r.failed} row(s) {r.outcome}" for r in results if r.outcome != "passed")
-    return SilverResult(
+    result = SilverResult(
         table=name,
+        mode=chosen.mode,
+        rows_new=rows_read - rechecked,
+        rows_rechecked=rechecked,
         rows_read=rows_read,
-        rows_written=rows_written,
-        rows_quarantined=rows_quarantined,
-        rows_superseded=rows_valid - rows_written,
+        rows_written=kept,
+        rows_quarantined=accounting.quarantined,
+        rows_superseded=rows_valid - kept,
         inserted=write.metric("numTargetRowsInserted"),
         updated=write.metric("numTargetRowsUpdated"),
+        deleted=write.metric("numTargetRowsDeleted"),
         version=write.version,
         warnings=warnings,
     )
+    return result, chosen
+
+
+def _stop_if_too_much_quarantined(
+    ctx: RunContext,
+    name: str,
+    flagged: DataFrame,
+    new_runs: Sequence[str],
+    results: Sequence[quality.RuleResult],
+    quarantined: DataFrame,
+    incremental: bool,
+) -> None:
+    """The share of this delivery quarantined (the new rows; every row on a full refresh) above the
+    tolerated share: keep the evidence, then stop before silver takes the rest."""
+    if not results or not results[0].evaluated:
+        return
+    if incremental and not new_runs:
+        return  # only the quarantine's rows, re-checked
+    delivered = flagged.where(F.col("_run_id").isin(*new_runs)) if incremental else flagged
+    row = delivered.agg(
+        F.count(F.lit(1)).alias("n"), F.count_if(quality.is_quarantined()).alias("q")
+    ).collect()[0]
+    if not row["n"]:
+        return
+    share, tolerated = row["q"] / row["n"], ctx.config.quality.share_for(name)
+    if share > tolerated:
+        ctx.lakehouse.overwrite(quarantine_contract(name), quarantined)
+        raise quality.DataQualityError(_too_much_quarantined(name, share, row["n"], tolerated, results))
 
 
 def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality.RuleResult]) -> None:
@@ -177,42 +426,81 @@ def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality
         )
 
 
-def _report(ctx: RunContext, result: SilverResult) -> None:
-    ctx.record("silver", result.table, {**asdict(result), "balances": result.balances})
+def _report(ctx: RunContext, result: SilverResult, chosen: Plan) -> None:
+    ctx.record("silver", result.table, {**asdict(result), "reason": chosen.reason})
     ctx.log.info(
-        "  %-26s read %8d = kept %8d + quarantined %6d + superseded %6d%s",
+        "  %-26s %-11s read %8d = kept %8d + quarantined %6d + superseded %6d  (inserted %d, updated %d, "
+        "deleted %d)",
         result.table,
+        result.mode,
         result.rows_read,
         result.rows_written,
         result.rows_quarantined,
         result.rows_superseded,
-        "" if result.balances else "  (DOES NOT BALANCE)",
+        result.inserted,
+        result.updated,
+        result.deleted,
     )
+    if chosen.mode == "full" and chosen.reason != "refined whole on every run (no newest_first order)":
+        ctx.log.info("      full refresh: %s", chosen.reason)
     for warning in result.warnings:
         ctx.log.info("      %s", warning)
 
 
-def refine_all(ctx: RunContext, tables: Sequence[Table], dq_results: Table) -> list[SilverResult]:
-    """Refine every bronze table into its silver table; record every rule's outcome, even on failure.
+def _log_rows(ctx: RunContext, refine_log: Table, done: Sequence[tuple[SilverResult, Plan]]) -> None:
+    """One ops.refine_log row per refined table: where the next incremental run starts, and the figures."""
+    if not done:
+        return
+    now = datetime.now(timezone.utc)
+    contract = refine_log.contract_for(ctx.config.vocabulary)
+    rows = [
+        (ctx.run_id, ctx.as_of, r.table, p.mode, p.reason, p.bronze_from, p.bronze_to, p.fingerprint,
+         r.rows_new, r.rows_rechecked, r.rows_read, r.rows_written, r.rows_superseded, r.rows_quarantined,
+         r.inserted, r.updated, r.deleted, ctx.lakehouse.version(r.table), now)
+        for r, p in done
+    ]  # fmt: skip
+    ctx.lakehouse.append(contract, ctx.spark.createDataFrame(rows, contract.schema))
+
+
+def refine_all(
+    ctx: RunContext, tables: Sequence[Table], dq_results: Table, refine_log: Table
+) -> list[SilverResult]:
+    """Refine every bronze table into its silver table (incrementally where it can, see the module's
+    docstring); record every rule's outcome and every finished table's progress, even on failure.
     Tables that check customer ids run after the customers table, side by side."""
     rule_results: list[quality.RuleResult] = []
+    done: list[tuple[SilverResult, Plan]] = []
+    idle: set[str] = set()
+
+    def refine(table: Table) -> SilverResult:
+        result, chosen = run_silver(ctx, table, rule_results, ctx.full_refresh)
+        if chosen.seen and not result.inserted + result.updated + result.deleted:
+            # bronze as refined last time, and no row moved out of the quarantine: nothing to record (a
+            # rerun of a day keeps that day's outcomes in ops.dq_results and ops.refine_log)
+            idle.add(result.table)
+            ctx.record(
+                "silver", result.table, {**asdict(result), "reason": "nothing new since the last refine"}
+            )
+            ctx.log.info("  %-26s %-11s nothing new since the last refine", result.table, result.mode)
+            return result
+        done.append((result, chosen))
+        _report(ctx, result, chosen)
+        return result
+
     try:
-        refine = lambda table: run_silver(ctx, table, rule_results)  # noqa: E731
         first = [refine(t) for t in tables if t.customers() is None]
         rest = [t for t in tables if t.customers() is not None]
-        results = first + map_concurrently(refine, rest, ctx.config.spark.parallel_tables)
-        for result in results:
-            _report(ctx, result)
+        return first + map_concurrently(refine, rest, ctx.config.spark.parallel_tables)
     finally:
-        record_results(ctx, dq_results, rule_results)
-    return results
+        record_results(ctx, dq_results, [r for r in rule_results if r.table not in idle])
+        _log_rows(ctx, refine_log, done)
 
 
 def replay_quarantine(
-    ctx: RunContext, tables: Sequence[Table], dq_results: Table, names: Sequence[str] = ()
+    ctx: RunContext, tables: Sequence[Table], dq_results: Table, refine_log: Table, names: Sequence[str] = ()
 ) -> dict[str, tuple[int, int]]:
-    """Re-validate quarantined rows (after a rule fix, or once missing data such as a customer arrived):
-    silver is recomputed from bronze, so rows that now pass move to the main table. Returns, per table,
+    """Re-validate quarantined rows (after a rule fix, or once missing data such as a customer arrived): a
+    full refresh of the chosen tables, so rows that now pass move to the main table. Returns, per table,
     the quarantined row counts before and after."""
     unknown = set(names) - {t.name for t in tables}
     if unknown:
@@ -224,7 +512,7 @@ def replay_quarantine(
         return ctx.lakehouse.read(name).count() if ctx.lakehouse.exists(name) else 0
 
     before = {t.name: quarantined(t) for t in chosen}
-    refine_all(ctx, chosen, dq_results)
+    refine_all(dataclasses.replace(ctx, full_refresh=True), chosen, dq_results, refine_log)
     moves = {t.name: (before[t.name], quarantined(t)) for t in chosen}
     for name, (was, now) in moves.items():
         ctx.log.info(

@@ -7,9 +7,11 @@ table's rule outcomes land in ops.dq_results, and a ``fail`` rule stops the run 
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -31,6 +33,7 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
     if table.transform is None:
         raise ValueError(f"{table.name} declares no transform: a model stage writes it")
     as_of = as_of or ctx.as_of
+    versions = {t.name: ctx.lakehouse.version(t.name) for t in table.inputs}  # what this computation reads
     run_values: dict[str, Any] = {"as_of": as_of, "run_id": ctx.run_id}
     accepted = inspect.signature(table.transform).parameters
     kwargs = {k: v for k, v in run_values.items() if k in accepted} | dict(table.params(ctx.config))
@@ -42,7 +45,49 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
             frame.unpersist()
             cause = table.explain_empty(inputs, as_of, ctx.config).collect()[0]["cause"]
             raise TableError(f"{table.name} as of {as_of}: no row from non-empty inputs. {cause}")
-    return write(ctx, table, frame, dq_results, as_of=as_of)
+    metadata = None
+    if table.write == "partition":
+        metadata = {"as_of_date": str(as_of), "inputs": versions, "fingerprint": _fingerprint(ctx, table)}
+    return write(ctx, table, frame, dq_results, as_of=as_of, metadata=metadata)
+
+
+def _fingerprint(ctx: RunContext, table: Table) -> str:
+    """A hash of what decides a computed table besides its inputs: the transform's module and parameters."""
+    module = inspect.getmodule(table.transform)
+    parts = [table.name, json.dumps(table.params(ctx.config), default=str, sort_keys=True)]
+    parts.append(inspect.getsource(module) if module else repr(table.transform))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def outdated(ctx: RunContext, table: Table, as_of: date) -> str | None:
+    """Why the ``as_of`` partition of ``table`` must be computed again; None when it was computed by the
+    same code and parameters from inputs that have changed since only at or after the day ``as_of`` (read
+    from their change feeds, by their ``event_time``): a later day's rows never change an earlier date."""
+    lakehouse = ctx.lakehouse
+    if ctx.full_refresh:
+        return "--full-refresh"
+    if not lakehouse.exists(table.name):
+        return "first computation"
+    written = next((m for _, m in lakehouse.commits(table.name) if m.get("as_of_date") == str(as_of)), None)
+    if written is None:
+        return "not computed yet"
+    if written.get("fingerprint") != _fingerprint(ctx, table):
+        return "its code or parameters changed"
+    day_after = F.lit(as_of + timedelta(days=1)).cast("timestamp")
+    for source in table.inputs:
+        then, now = written.get("inputs", {}).get(source.name), lakehouse.version(source.name)
+        if then == now:
+            continue
+        if then is None or source.event_time is None or not lakehouse.records_changes(source.name):
+            return f"{source.name} changed and cannot say when its rows are"
+        try:
+            changed = lakehouse.changes(source.name, then, now, inserts_only=False)
+            early = changed.where(F.col(source.event_time) < day_after).limit(1).count()
+        except Exception as error:  # the feed may not reach back that far (vacuumed, disabled)
+            return f"{source.name}'s change feed since version {then} cannot be read ({type(error).__name__})"
+        if early:
+            return f"{source.name} changed rows on or before {as_of} (since version {then})"
+    return None
 
 
 def check(ctx: RunContext, table: Table, frame: DataFrame, dq_results: Table) -> list[quality.RuleResult]:
@@ -62,7 +107,13 @@ def check(ctx: RunContext, table: Table, frame: DataFrame, dq_results: Table) ->
 
 
 def write(
-    ctx: RunContext, table: Table, frame: DataFrame, dq_results: Table, *, as_of: date | None = None
+    ctx: RunContext,
+    table: Table,
+    frame: DataFrame,
+    dq_results: Table,
+    *,
+    as_of: date | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> WriteResult:
     """Check ``frame`` and write it by the table's declared mode: append, MERGE on the key, overwrite,
     overwrite the ``as_of`` partition, or replace the rows of this run."""
@@ -79,7 +130,7 @@ def write(
         elif table.write == "overwrite":
             written = lakehouse.overwrite(contract, frame)
         elif table.write == "partition":
-            written = lakehouse.overwrite(contract, frame, partition={"as_of_date": as_of})
+            written = lakehouse.overwrite(contract, frame, partition={"as_of_date": as_of}, metadata=metadata)
         else:
             run_values = {"run_id": ctx.run_id, "as_of_date": as_of}
             written = lakehouse.replace_where(contract, frame, {c: run_values[c] for c in table.replace_on})

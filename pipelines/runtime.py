@@ -31,6 +31,7 @@ class RunContext:
     as_of: date
     run_id: str
     report: dict[str, Any] = field(default_factory=dict, compare=False)
+    full_refresh: bool = False  # rebuild silver from all of bronze and recompute every feature date
 
     def on(self, as_of: date) -> RunContext:
         """The same run on another logical date."""

@@ -113,6 +113,7 @@ def start_run(
     run_id: str | None = None,
     *,
     master_given: bool = False,
+    full_refresh: bool = False,
 ) -> RunContext:
     """A run's context: the session (under spark-submit, the submitter's master unless one was given), the
     run date (default today, UTC) and the run id (default ``run-<date>``)."""
@@ -126,4 +127,4 @@ def start_run(
         log_level=config.spark.log_level,
         catalog_dir=config.catalog_dir if config.spark.catalog == "hive" else None,
     )
-    return RunContext(spark, config, as_of, run_id or default_run_id(as_of))
+    return RunContext(spark, config, as_of, run_id or default_run_id(as_of), full_refresh=full_refresh)

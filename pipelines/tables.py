@@ -27,7 +27,7 @@ from pipelines.contract import Contract
 from pipelines.errors import PipelineError
 
 # When a run happened, not what it computed: left out of content hashes.
-VOLATILE_COLUMNS = ("_ingested_at", "ingested_at", "evaluated_at", "decided_at")
+VOLATILE_COLUMNS = ("_ingested_at", "ingested_at", "evaluated_at", "decided_at", "refined_at")
 
 
 class TableError(PipelineError):
@@ -116,20 +116,22 @@ class Lakehouse:
         contract.conform(df).write.format("delta").mode("append").save(self.path(contract.name))
         return self._result(contract.name)
 
-    def merge(self, contract: Contract, df: DataFrame) -> WriteResult:
+    def merge(self, contract: Contract, df: DataFrame, *, complete: bool = False) -> WriteResult:
         """Upsert on the primary key. With ``sequence_by`` a row replaces the stored one only when it is
         strictly newer, so late, out-of-order or repeated deliveries never overwrite newer data; without it,
         a row replaces the stored one when any column differs. Identical rows are never rewritten, so a
-        rerun commits no change."""
+        rerun commits no change. ``complete``: ``df`` is the table's whole content, so a differing row
+        always replaces the stored one and a stored key missing from ``df`` is deleted (a second commit,
+        only when there is such a key)."""
         if not contract.primary_key:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
         before = int(table.history(1).select("version").collect()[0][0])
         source, target = contract.conform(df).alias("s"), table.toDF().alias("t")
         same_key = [F.col(f"s.`{k}`") == F.col(f"t.`{k}`") for k in contract.primary_key]
-        if contract.sequence_by:
-            seq = contract.sequence_by
-            unchanged = F.col(f"s.`{seq}`") <= F.col(f"t.`{seq}`")
+        sequenced = contract.sequence_by if not complete else None
+        if sequenced:
+            unchanged = F.col(f"s.`{sequenced}`") <= F.col(f"t.`{sequenced}`")
         else:
             values = [c for c in contract.columns if c not in contract.primary_key]
             unchanged = F.lit(True)
@@ -139,9 +141,7 @@ class Lakehouse:
         # drop unchanged rows first, so only new or changed rows reach the MERGE (a rerun commits nothing).
         changes = source.join(target, reduce(and_, same_key, unchanged), how="left_anti")
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
-        changed = (
-            f"s.`{contract.sequence_by}` > t.`{contract.sequence_by}`" if contract.sequence_by else "true"
-        )
+        changed = f"s.`{sequenced}` > t.`{sequenced}`" if sequenced else "true"
         (
             table.alias("t")
             .merge(changes.alias("s"), on)
@@ -149,18 +149,76 @@ class Lakehouse:
             .whenNotMatchedInsertAll()
             .execute()
         )
-        result = self._result(contract.name)
-        if result.version == before:  # Delta commits nothing for an empty source: the metrics are not ours
-            return WriteResult(contract.name, before, "MERGE", {})
-        return result
+        upserted = self._result(contract.name)
+        metrics = dict(upserted.metrics) if upserted.version != before else {}
+        if complete:
+            keys = [f"`{k}`" for k in contract.primary_key]
+            gone = (
+                table.toDF().select(*keys).join(source.select(*keys), list(contract.primary_key), "left_anti")
+            )
+            table.alias("t").merge(gone.alias("s"), on).whenMatchedDelete().execute()
+            deleted = self._result(contract.name)
+            if deleted.version != max(before, upserted.version):
+                metrics["numTargetRowsDeleted"] = deleted.metric("numTargetRowsDeleted")
+        version = self.version(contract.name)
+        # Delta commits nothing for an empty source: a commit's metrics are only ours if we made it
+        return WriteResult(contract.name, version, "MERGE", metrics)
+
+    def changes(self, name: str, after: int, until: int, inserts_only: bool = True) -> DataFrame:
+        """The rows a table's commits after version ``after`` up to ``until`` inserted (or, with
+        ``inserts_only=False``, also updated, before and after, and deleted), read from its change data
+        feed: only the files those commits wrote are read."""
+        if until <= after:
+            return self.read(name, until).limit(0)
+        feed = (
+            self.spark.read.format("delta")
+            .option("readChangeFeed", "true")
+            .option("startingVersion", after + 1)
+            .option("endingVersion", until)
+            .load(self.path(name))
+        )
+        if inserts_only:
+            feed = feed.where(F.col("_change_type") == "insert")
+        return feed.drop("_change_type", "_commit_version", "_commit_timestamp")
+
+    def commits(self, name: str) -> list[tuple[int, dict[str, Any]]]:
+        """(version, metadata) of the table's commits that carry metadata, newest first."""
+        history = DeltaTable.forPath(self.spark, self.path(name)).history()
+        found = []
+        for row in (
+            history.where(F.col("userMetadata").isNotNull()).select("version", "userMetadata").collect()
+        ):
+            try:
+                found.append((int(row["version"]), json.loads(row["userMetadata"])))
+            except ValueError:
+                continue  # someone else's note
+        return sorted(found, key=lambda item: -item[0])
+
+    def records_changes(self, name: str) -> bool:
+        """Whether the table records its change data feed."""
+        detail = DeltaTable.forPath(self.spark, self.path(name)).detail().collect()[0]
+        return (detail["properties"] or {}).get("delta.enableChangeDataFeed") == "true"
+
+    def enable_change_feed(self, name: str) -> int:
+        """Record the table's change data feed from now on; returns the version that enabled it."""
+        self.spark.sql(
+            f"ALTER TABLE delta.`{self.path(name)}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
+        )
+        return self.version(name)
 
     def overwrite(
-        self, contract: Contract, df: DataFrame, partition: Mapping[str, Any] | None = None
+        self,
+        contract: Contract,
+        df: DataFrame,
+        partition: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> WriteResult:
         """Replace the whole table, or only the given partition (``{"as_of_date": date}``): reruns replace
-        what they wrote before instead of adding to it."""
+        what they wrote before instead of adding to it. ``metadata`` goes into the commit (``commits``)."""
         self.ensure(contract)
         writer = contract.conform(df).write.format("delta").mode("overwrite")
+        if metadata is not None:
+            writer = writer.option("userMetadata", json.dumps(metadata, default=str, sort_keys=True))
         if partition:
             unknown = set(partition) - set(contract.partition_by)
             if unknown:

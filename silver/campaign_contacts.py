@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from bronze import campaign_contacts as bronze_contacts
@@ -46,9 +46,13 @@ def parse(bronze: DataFrame) -> DataFrame:
     )
 
 
+def latest_delivered() -> list[Column]:
+    """A later delivery of a contact's response replaces the earlier one."""
+    return [F.col("_ingested_at").desc(), F.col("_source_file").desc()]
+
+
 def transform(contacts: DataFrame) -> DataFrame:
-    newest_first = [F.col("_ingested_at").desc(), F.col("_source_file").desc()]
-    return contacts.transform(keep_latest(["campaign_id", "customer_id"], newest_first)).select(
+    return contacts.transform(keep_latest(["campaign_id", "customer_id"], latest_delivered())).select(
         *CONTRACT.select()
     )
 
@@ -61,4 +65,6 @@ TABLE = Table(
     checks=checks,
     parse=parse,
     transform=transform,
+    newest_first=latest_delivered,
+    event_time="contacted_at",
 )

@@ -71,4 +71,5 @@ TABLE = Table(
     parse=customers.parse,
     transform=transform,
     params=lambda config: {"valid_from": config.features.customer_history_valid_from},
+    event_time="valid_from",
 )

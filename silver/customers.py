@@ -105,9 +105,13 @@ def parse(bronze: DataFrame) -> DataFrame:
     )
 
 
+def newest_first() -> list[Column]:
+    """The latest version of a customer: by its updated_at, then by delivery."""
+    return [F.col("updated_at").desc(), F.col("_ingested_at").desc(), F.col("_source_file").desc()]
+
+
 def transform(customers: DataFrame) -> DataFrame:
-    newest_first = [F.col("updated_at").desc(), F.col("_ingested_at").desc(), F.col("_source_file").desc()]
-    latest = customers.transform(keep_latest(["customer_id"], newest_first))
+    latest = customers.transform(keep_latest(["customer_id"], newest_first()))
     return latest.transform(known_values).select(*CONTRACT.select())
 
 
@@ -119,4 +123,5 @@ TABLE = Table(
     checks=checks,
     parse=parse,
     transform=transform,
+    newest_first=newest_first,
 )

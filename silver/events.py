@@ -6,7 +6,7 @@ silver.web_visits and silver.complaints differ only in their names; their module
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.contract import Contract
@@ -32,6 +32,11 @@ def event_checks(present: str, timestamp: str, well_formed_description: str = ""
     ]
 
 
+def first_delivered() -> list[Column]:
+    """A repeated event keeps its first delivery."""
+    return [F.col("_ingested_at").asc(), F.col("_source_file").asc()]
+
+
 def event_contract(name: str, key: str, timestamp: str) -> Contract:
     return Contract(
         name=name,
@@ -55,8 +60,7 @@ def event_table(contract: Contract, timestamp: str, bronze: Table, customers: Ta
         )  # fmt: skip
 
     def transform(events: DataFrame) -> DataFrame:
-        first_delivered = [F.col("_ingested_at").asc(), F.col("_source_file").asc()]
-        return events.transform(keep_latest([key], first_delivered)).select(*contract.select())
+        return events.transform(keep_latest([key], first_delivered())).select(*contract.select())
 
     return Table(
         contract,
@@ -66,4 +70,6 @@ def event_table(contract: Contract, timestamp: str, bronze: Table, customers: Ta
         checks=lambda vocabulary: event_checks(key, timestamp),
         parse=parse,
         transform=transform,
+        newest_first=first_delivered,
+        event_time=timestamp,
     )

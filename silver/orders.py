@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from bronze import orders as bronze_orders
@@ -77,10 +77,14 @@ def parse(bronze: DataFrame) -> DataFrame:
     )
 
 
+def first_delivered() -> list[Column]:
+    """A repeated order event keeps its first delivery (the earliest order time within one file)."""
+    return [F.col("_ingested_at").asc(), F.col("_source_file").asc(), F.col("ordered_at").asc()]
+
+
 def transform(orders: DataFrame) -> DataFrame:
-    first_delivered = [F.col("_ingested_at").asc(), F.col("_source_file").asc(), F.col("ordered_at").asc()]
     return (
-        orders.transform(keep_latest(["order_id"], first_delivered))
+        orders.transform(keep_latest(["order_id"], first_delivered()))
         .withColumn("item_count", F.size("items"))
         .withColumn("amount_total", F.aggregate("items", F.lit(0.0), lambda acc, i: acc + i["amount"]))
         .select(*CONTRACT.select())
@@ -95,4 +99,6 @@ TABLE = Table(
     checks=checks,
     parse=parse,
     transform=transform,
+    newest_first=first_delivered,
+    event_time="ordered_at",
 )

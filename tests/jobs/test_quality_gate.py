@@ -15,7 +15,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobs import ingest, refine
-from ops import dq_results
+from ops import dq_results, refine_log
 from ops.ingest_log import TABLE as INGEST_LOG
 from pipelines.config import load_config
 from pipelines.refine import replay_quarantine
@@ -169,7 +169,7 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
 
 
 def replay(ctx, names):  # type: ignore[no-untyped-def]
-    return replay_quarantine(ctx, SILVER, dq_results.TABLE, names)
+    return replay_quarantine(ctx, SILVER, dq_results.TABLE, refine_log.TABLE, names)
 
 
 def _ingest_command(root: Path) -> list[str]:

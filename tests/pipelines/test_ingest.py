@@ -132,6 +132,6 @@ def test_a_source_with_no_files_is_an_empty_table(ctx):
     result = ingest(ctx, web_visits.TABLE)  # no landing/web_visits folder at all
     assert (result.files, result.rows) == (0, 0)
     assert ctx.lakehouse.read("bronze.web_visits").count() == 0
-    refined = run_silver(ctx, silver_visits.TABLE, [])
+    refined, _ = run_silver(ctx, silver_visits.TABLE, [])
     assert (refined.rows_read, refined.rows_written) == (0, 0)
     assert ctx.lakehouse.read("silver.web_visits").columns == list(silver_visits.CONTRACT.columns)

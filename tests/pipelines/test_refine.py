@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from bronze import customers as bronze_customers
-from ops import dq_results, ingest_log
+from ops import dq_results, ingest_log, refine_log
 from pipelines.config import QualitySettings
 from pipelines.ingest import ingest_source
 from pipelines.quality import DataQualityError
@@ -27,7 +27,7 @@ def test_a_table_quarantining_more_than_its_tolerated_share_fails_naming_the_top
     undated = [f"{i},1980,PhD,Single,50000,0,1,2024-01-01," for i in range(2, 5)]  # no updated_at
     _land(ctx, [good, *undated, "x,1980,PhD,Single,1,0,0,2024-01-01,2025-01-01T00:00:00Z"])
     with pytest.raises(DataQualityError) as failure:
-        refine_all(ctx, [customers.TABLE], dq_results.TABLE)
+        refine_all(ctx, [customers.TABLE], dq_results.TABLE, refine_log.TABLE)
     message = str(failure.value)
     assert message.startswith("silver.customers: 80.0% of 5 rows quarantined, above the tolerated 20%")
     assert (
@@ -52,5 +52,5 @@ def test_a_per_table_share_lets_a_known_noisy_source_through(ctx):
             "2,1980,PhD,Single,1,0,1,2024-01-01,",
         ],
     )
-    (result,) = refine_all(run, [customers.TABLE], dq_results.TABLE)
+    (result,) = refine_all(run, [customers.TABLE], dq_results.TABLE, refine_log.TABLE)
     assert (result.rows_read, result.rows_written, result.rows_quarantined) == (2, 1, 1)
