@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -46,10 +46,12 @@ from pipelines.declare import Table
 from pipelines.frames import BRONZE_RECORD, LINEAGE, keep_latest
 from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
-from pipelines.tables import Lakehouse
+from pipelines.tables import Lakehouse, WriteResult
 
 REFINE_LOG = "ops.refine_log"
 STORED = "_stored"  # a winner that silver already held
+EXISTED = "_existed"  # silver held a row of the winner's key
+WHOLE = "refined whole on every run (no newest_first order)"
 
 
 def quarantine_contract(table: str) -> Contract:
@@ -139,6 +141,9 @@ def plan(ctx: RunContext, table: Table, full_refresh: bool = False) -> Plan:
         )
     bronze_to = lakehouse.version(bronze)
     last = last_refine(lakehouse, name)
+    if lakehouse.exists(name) and not lakehouse.records_changes(name):
+        lakehouse.enable_change_feed(name)  # incremental accounting reads back what a run wrote from it
+        return Plan("full", f"{name} starts recording its change feed", None, bronze_to, fingerprint)
 
     seen = last is not None and (last["bronze_version_to"], last["rules_fingerprint"]) == (
         bronze_to,
@@ -146,12 +151,12 @@ def plan(ctx: RunContext, table: Table, full_refresh: bool = False) -> Plan:
     )
 
     def full(reason: str) -> Plan:
-        return Plan("full", reason, None, bronze_to, fingerprint, seen)
+        return Plan("full", reason, None, bronze_to, fingerprint)
 
     if full_refresh:
         return full("--full-refresh")
     if table.newest_first is None:
-        return full("refined whole on every run (no newest_first order)")
+        return Plan("full", WHOLE, None, bronze_to, fingerprint, seen)
     if last is None or not lakehouse.exists(name):
         return full("first refine")
     if last["rules_fingerprint"] != fingerprint:
@@ -233,7 +238,8 @@ def _winners(ctx: RunContext, table: Table, batch_winners: DataFrame, contract: 
     both = batch_winners.select(*contract.columns, F.lit(False).alias(STORED)).unionByName(
         stored.select(*contract.columns, F.lit(True).alias(STORED))
     )
-    return both.transform(keep_latest(keys, table.newest_first()))
+    existed = F.max(F.col(STORED).cast("int")).over(Window.partitionBy(*keys)) == 1
+    return both.withColumn(EXISTED, existed).transform(keep_latest(keys, table.newest_first()))
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,9 @@ class Accounting:
     quarantined: int  # rows in the quarantine table after the write
     winners: int  # one row per key the batch touched
     in_silver: int  # winners found in silver after the write, every value equal
-    silver_rows: int | None  # full refresh: rows in silver after the write
+    silver_rows: (
+        int | None
+    )  # rows of this refine in silver: all of silver (full), the rows written (incremental)
 
     def problems(self) -> list[str]:
         found = []
@@ -259,9 +267,7 @@ class Accounting:
                 f"{self.winners - self.in_silver:,} of {self.winners:,} winners are not in silver as chosen"
             )
         if self.silver_rows is not None and self.silver_rows != self.winners:
-            found.append(
-                f"silver holds {self.silver_rows:,} rows after a full refresh of {self.winners:,} winners"
-            )
+            found.append(f"silver has {self.silver_rows:,} rows of this refine for {self.winners:,} winners")
         return found
 
     def check(self) -> None:
@@ -280,27 +286,53 @@ def _digest(df: DataFrame, columns: Sequence[str]) -> tuple[int, int]:
 
 
 def account(
-    lakehouse: Lakehouse, contract: Contract, mode: str, read: int, valid: int, winners: DataFrame
+    lakehouse: Lakehouse, contract: Contract, read: int, valid: int, winners: DataFrame
 ) -> Accounting:
-    """Read the tables back: the quarantine table's rows, and the winners in silver. A full refresh compares
-    silver's whole content with the winners (row count and a hash of every value); an incremental one
-    looks up the winners' rows in silver."""
+    """After a full refresh: silver's whole content against the winners (row count and a hash of every
+    value), read back from the table; the quarantine's rows are counted by the caller."""
     columns = list(contract.columns)
     silver = lakehouse.read(contract.name).select(*columns)
-    quarantined = lakehouse.read(quarantine_contract(contract.name).name).count()
     n_winners, winners_hash = _digest(winners, columns)
-    silver_rows = None
-    if mode == "full":
-        silver_rows, silver_hash = _digest(silver, columns)
-        if (silver_rows, silver_hash) == (n_winners, winners_hash):
-            return Accounting(contract.name, read, valid, quarantined, n_winners, n_winners, silver_rows)
+    silver_rows, silver_hash = _digest(silver, columns)
+    if (silver_rows, silver_hash) == (n_winners, winners_hash):
+        return Accounting(contract.name, read, valid, 0, n_winners, n_winners, silver_rows)
     same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
     in_silver = winners.alias("w").join(silver.alias("s"), same, "left_semi").count()
-    return Accounting(contract.name, read, valid, quarantined, n_winners, in_silver, silver_rows)
+    return Accounting(contract.name, read, valid, 0, n_winners, in_silver, silver_rows)
+
+
+def _write_changes(
+    lakehouse: Lakehouse, contract: Contract, winners: DataFrame, read: int, valid: int
+) -> tuple[WriteResult, Accounting]:
+    """Incremental: append the winners of keys silver did not hold (no scan of silver), MERGE those that
+    replace a stored row (only when there are some); then read back, from silver's change feed, exactly
+    the rows those commits wrote and compare them with the winners written (count and hash)."""
+    columns = list(contract.columns)
+    fresh = winners.where(~F.col(STORED)).drop(STORED)
+    inserts, replacing = fresh.where(~F.col(EXISTED)).drop(EXISTED), fresh.where(F.col(EXISTED)).drop(EXISTED)
+    before = lakehouse.version(contract.name)
+    metrics: dict[str, int] = {}
+    if inserts.take(1):
+        metrics["numTargetRowsInserted"] = lakehouse.append(contract, inserts).metric("numOutputRows")
+    if replacing.take(1):
+        merged = lakehouse.merge(contract, replacing)
+        for key in ("numTargetRowsInserted", "numTargetRowsUpdated"):
+            metrics[key] = metrics.get(key, 0) + merged.metric(key)
+    after = lakehouse.version(contract.name)
+    n_fresh, fresh_hash = _digest(fresh.select(*columns), columns)
+    written = lakehouse.changes(contract.name, before, after, ("insert", "update_postimage")).select(*columns)
+    n_written, written_hash = _digest(written, columns)
+    found = n_fresh
+    if (n_written, written_hash) != (n_fresh, fresh_hash):
+        same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
+        found = fresh.alias("w").join(written.alias("s"), same, "left_semi").count()
+        found = min(found, n_written)
+    accounting = Accounting(contract.name, read, valid, 0, n_fresh, found, n_written)
+    return WriteResult(contract.name, after, "WRITE", metrics), accounting
 
 
 def run_silver(
-    ctx: RunContext, table: Table, rule_results: list[quality.RuleResult], full_refresh: bool = False
+    ctx: RunContext, table: Table, rule_results: list[quality.RuleResult], chosen: Plan | None = None
 ) -> tuple[SilverResult, Plan]:
     """Refine one table. Its rule results are appended to ``rule_results`` even when a ``fail`` rule stops it."""
     if table.parse is None or table.transform is None:
@@ -309,7 +341,7 @@ def run_silver(
     contract = table.contract_for(ctx.config.vocabulary)
     name = contract.name
     checks = list(table.checks(ctx.config.vocabulary))
-    chosen = plan(ctx, table, full_refresh)
+    chosen = chosen or plan(ctx, table, ctx.full_refresh)
     batch, new_runs, rechecked = _batch(ctx, table, chosen)
     parsed = table.parse(with_bronze_record(batch))
     customers = table.customers()
@@ -337,13 +369,21 @@ def run_silver(
         if chosen.mode == "incremental":
             winners = _winners(ctx, table, winners, contract)
         else:
-            winners = winners.select(*contract.columns, F.lit(False).alias(STORED))
+            winners = winners.select(
+                *contract.columns, F.lit(False).alias(STORED), F.lit(False).alias(EXISTED)
+            )
         winners = winners.persist()
         try:
-            rows = winners.drop(STORED)
-            write = lakehouse.merge(contract, rows, complete=chosen.mode == "full")
+            if incremental:
+                write, accounting = _write_changes(lakehouse, contract, winners, rows_read, rows_valid)
+            else:
+                rows = winners.drop(STORED)
+                write = lakehouse.merge(contract, rows, complete=True)
+                accounting = account(lakehouse, contract, rows_read, rows_valid, rows)
             lakehouse.overwrite(quarantine_contract(name), quarantined)
-            accounting = account(lakehouse, contract, chosen.mode, rows_read, rows_valid, rows)
+            accounting = dataclasses.replace(
+                accounting, quarantined=lakehouse.read(quarantine_contract(name).name).count()
+            )
             kept = winners.where(~F.col(STORED)).count()
         finally:
             winners.unpersist()
@@ -441,7 +481,7 @@ def _report(ctx: RunContext, result: SilverResult, chosen: Plan) -> None:
         result.updated,
         result.deleted,
     )
-    if chosen.mode == "full" and chosen.reason != "refined whole on every run (no newest_first order)":
+    if chosen.mode == "full" and chosen.reason != WHOLE:
         ctx.log.info("      full refresh: %s", chosen.reason)
     for warning in result.warnings:
         ctx.log.info("      %s", warning)
@@ -473,7 +513,17 @@ def refine_all(
     idle: set[str] = set()
 
     def refine(table: Table) -> SilverResult:
-        result, chosen = run_silver(ctx, table, rule_results, ctx.full_refresh)
+        chosen = plan(ctx, table, ctx.full_refresh)
+        customers = table.customers()
+        if chosen.seen and (customers is None or customers.name in idle):
+            # bronze as refined last time, the customers as known then: nothing can change, no job runs
+            idle.add(table.name)
+            ctx.record("silver", table.name, {"mode": chosen.mode, "rows_new": 0, "reason": "nothing new"})
+            ctx.log.info("  %-26s %-11s nothing new since the last refine", table.name, chosen.mode)
+            return SilverResult(
+                table.name, chosen.mode, 0, 0, 0, 0, 0, 0, 0, 0, 0, ctx.lakehouse.version(table.name)
+            )
+        result, chosen = run_silver(ctx, table, rule_results, chosen)
         if chosen.seen and not result.inserted + result.updated + result.deleted:
             # bronze as refined last time, and no row moved out of the quarantine: nothing to record (a
             # rerun of a day keeps that day's outcomes in ops.dq_results and ops.refine_log)

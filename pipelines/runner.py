@@ -81,7 +81,7 @@ def outdated(ctx: RunContext, table: Table, as_of: date) -> str | None:
         if then is None or source.event_time is None or not lakehouse.records_changes(source.name):
             return f"{source.name} changed and cannot say when its rows are"
         try:
-            changed = lakehouse.changes(source.name, then, now, inserts_only=False)
+            changed = lakehouse.changes(source.name, then, now, kinds=None)
             early = changed.where(F.col(source.event_time) < day_after).limit(1).count()
         except Exception as error:  # the feed may not reach back that far (vacuumed, disabled)
             return f"{source.name}'s change feed since version {then} cannot be read ({type(error).__name__})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -14,6 +15,17 @@ from pyspark.sql import SparkSession
 from pipelines.config import Config
 from pipelines.log import get_logger
 from pipelines.tables import Lakehouse
+
+RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id names files and rows: letters, digits, '.', '_' or '-', at most 100; else a ValueError."""
+    if not RUN_ID.fullmatch(run_id) or set(run_id) == {"."}:
+        raise ValueError(
+            f"run id {run_id!r} must be 1-100 letters, digits, '.', '_' or '-' (it names files and rows)"
+        )
+    return run_id
 
 
 def default_run_id(as_of: date) -> str:
@@ -32,6 +44,9 @@ class RunContext:
     run_id: str
     report: dict[str, Any] = field(default_factory=dict, compare=False)
     full_refresh: bool = False  # rebuild silver from all of bronze and recompute every feature date
+
+    def __post_init__(self) -> None:
+        check_run_id(self.run_id)
 
     def on(self, as_of: date) -> RunContext:
         """The same run on another logical date."""

@@ -16,7 +16,7 @@ from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
 
 from pipelines.config import Config
-from pipelines.runtime import RunContext, default_run_id
+from pipelines.runtime import RunContext, check_run_id, default_run_id
 
 IVY_SETTINGS = str(Path(__file__).with_name("ivysettings.xml"))
 # Delta's transitive dependencies that Spark already ships: excluding them saves ~75 MB of downloads on a
@@ -118,6 +118,7 @@ def start_run(
     """A run's context: the session (under spark-submit, the submitter's master unless one was given), the
     run date (default today, UTC) and the run id (default ``run-<date>``)."""
     as_of = as_of or datetime.now(timezone.utc).date()
+    run_id = check_run_id(run_id or default_run_id(as_of))  # before the session: a bad id costs no startup
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ
     spark = build_session(
         app,
@@ -127,4 +128,4 @@ def start_run(
         log_level=config.spark.log_level,
         catalog_dir=config.catalog_dir if config.spark.catalog == "hive" else None,
     )
-    return RunContext(spark, config, as_of, run_id or default_run_id(as_of), full_refresh=full_refresh)
+    return RunContext(spark, config, as_of, run_id, full_refresh=full_refresh)

@@ -45,9 +45,13 @@ class WriteResult:
         return int(self.metrics.get(key, 0))
 
 
-def _sql_literal(value: Any) -> str:
+def sql_literal(value: Any) -> str:
+    """A value as a Spark SQL literal: strings with backslashes and quotes escaped, so a value never ends
+    its literal; numbers as they print."""
     if isinstance(value, (date, str)):
-        return "'" + str(value).replace("'", "''") + "'"
+        return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"no SQL literal for {type(value).__name__} {value!r}")
     return str(value)
 
 
@@ -151,7 +155,7 @@ class Lakehouse:
         )
         upserted = self._result(contract.name)
         metrics = dict(upserted.metrics) if upserted.version != before else {}
-        if complete:
+        if complete and before > 0:  # version 0 is the empty table ensure() created: nothing to delete
             keys = [f"`{k}`" for k in contract.primary_key]
             gone = (
                 table.toDF().select(*keys).join(source.select(*keys), list(contract.primary_key), "left_anti")
@@ -164,9 +168,11 @@ class Lakehouse:
         # Delta commits nothing for an empty source: a commit's metrics are only ours if we made it
         return WriteResult(contract.name, version, "MERGE", metrics)
 
-    def changes(self, name: str, after: int, until: int, inserts_only: bool = True) -> DataFrame:
-        """The rows a table's commits after version ``after`` up to ``until`` inserted (or, with
-        ``inserts_only=False``, also updated, before and after, and deleted), read from its change data
+    def changes(
+        self, name: str, after: int, until: int, kinds: Sequence[str] | None = ("insert",)
+    ) -> DataFrame:
+        """The rows of the given change kinds (insert, update_preimage, update_postimage, delete; None:
+        all) that a table's commits after version ``after`` up to ``until`` made, read from its change data
         feed: only the files those commits wrote are read."""
         if until <= after:
             return self.read(name, until).limit(0)
@@ -177,8 +183,8 @@ class Lakehouse:
             .option("endingVersion", until)
             .load(self.path(name))
         )
-        if inserts_only:
-            feed = feed.where(F.col("_change_type") == "insert")
+        if kinds is not None:
+            feed = feed.where(F.col("_change_type").isin(*kinds))
         return feed.drop("_change_type", "_commit_version", "_commit_timestamp")
 
     def commits(self, name: str) -> list[tuple[int, dict[str, Any]]]:
@@ -223,7 +229,7 @@ class Lakehouse:
             unknown = set(partition) - set(contract.partition_by)
             if unknown:
                 raise TableError(f"{contract.name} is not partitioned by {sorted(unknown)}")
-            where = " AND ".join(f"`{k}` = {_sql_literal(v)}" for k, v in partition.items())
+            where = " AND ".join(f"`{k}` = {sql_literal(v)}" for k, v in partition.items())
             writer = writer.option("replaceWhere", where)
         writer.save(self.path(contract.name))
         return self._result(contract.name)
@@ -233,9 +239,9 @@ class Lakehouse:
         atomic commit, so rewriting a run's rows never duplicates them."""
         self.ensure(contract)
         where = " AND ".join(
-            f"`{k}` IN ({', '.join(_sql_literal(x) for x in v)})"
+            f"`{k}` IN ({', '.join(sql_literal(x) for x in v)})"
             if isinstance(v, (list, tuple))
-            else f"`{k}` = {_sql_literal(v)}"
+            else f"`{k}` = {sql_literal(v)}"
             for k, v in match.items()
         )
         contract.conform(df).write.format("delta").mode("overwrite").option("replaceWhere", where).save(

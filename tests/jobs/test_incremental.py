@@ -215,3 +215,26 @@ def test_a_write_that_loses_a_row_fails_the_balance_naming_the_table(runs, monke
     rerun = dataclasses.replace(daily, run_id="run-lossy", full_refresh=True, report={})
     with pytest.raises(DataQualityError, match=r"^silver\.complaints does not balance: 1 of \d+ winners"):
         refine.run(rerun)
+
+
+@pytest.mark.parametrize(("spoil", "problem"), [
+    (lambda df: df.orderBy("visit_id").offset(1), r"1 of 2 winners are not in silver as chosen"),
+    (lambda df: df.unionByName(df), r"silver has 4 rows of this refine for 2 winners"),
+])  # fmt: skip
+def test_an_incremental_write_that_loses_or_doubles_a_row_fails_the_balance(
+    runs, monkeypatch, spoil, problem
+):
+    daily = runs["daily"]
+    refine.run(dataclasses.replace(daily, run_id="run-settle", report={}))  # back to the default vocabulary
+    append = Lakehouse.append
+
+    def spoiled(self, contract, df):  # type: ignore[no-untyped-def]
+        return append(self, contract, spoil(df) if contract.name == "silver.web_visits" else df)
+
+    monkeypatch.setattr(Lakehouse, "append", spoiled)
+    visits = [
+        {"visit_id": f"V-{problem[:4]}-{i}", "customer_id": 1, "visited_at": "2026-07-05T09:00:00Z"}
+        for i in (1, 2)
+    ]
+    with pytest.raises(DataQualityError, match=rf"^silver\.web_visits does not balance: .*{problem}"):
+        _deliver(daily, f"run-spoiled-{len(problem)}", "web_visits", [json.dumps(v) for v in visits])

@@ -31,3 +31,19 @@ def test_dispatch_prints_a_bad_value_as_one_line_and_exits_2(capsys):
         dispatch(parser, ["go", "--size", "0"], ())
     assert exited.value.code == 2
     assert "'0' is not a positive whole number" in capsys.readouterr().err
+
+
+def test_every_stage_takes_full_refresh_and_hands_it_to_the_run(monkeypatch):
+    from commands import cli
+    from jobs import common
+
+    started = {}
+
+    def start_run(config, app, as_of, run_id, *, master_given, full_refresh):  # type: ignore[no-untyped-def]
+        started[app] = full_refresh
+        raise ValueError("stop before Spark")
+
+    monkeypatch.setattr(common, "start_run", start_run)
+    assert cli.main(["silver", "--full-refresh", "--root", "unused"]) == 2
+    assert cli.main(["features", "--root", "unused"]) == 2
+    assert started == {"lakehouse-silver": True, "lakehouse-features": False}
