@@ -218,16 +218,16 @@ def _too_much_quarantined(
     )
 
 
-def _batch(ctx: RunContext, table: Table, plan: Plan) -> tuple[DataFrame, list[str], int]:
-    """The bronze rows this refine reads, the ingest runs they came from, and how many were re-checked."""
+def _batch(ctx: RunContext, table: Table, plan: Plan) -> tuple[DataFrame, list[str], DataFrame | None]:
+    """The bronze rows this refine reads, the ingest runs they came from, and the quarantined rows among
+    them (persisted: the quarantine is rewritten before the refine ends; the caller unpersists)."""
     lakehouse, bronze = ctx.lakehouse, table.bronze().name
     if plan.bronze_from is None:
-        return lakehouse.read(bronze, plan.bronze_to), [], 0
-    new = lakehouse.changes(bronze, plan.bronze_from, plan.bronze_to).persist()
+        return lakehouse.read(bronze, plan.bronze_to), [], None
+    new = lakehouse.changes(bronze, plan.bronze_from, plan.bronze_to)
     runs = sorted(r[0] for r in new.select("_run_id").distinct().collect())
     again = _rechecked(lakehouse, table, new, runs).persist()
-    rechecked = again.count()
-    return new.unionByName(again), runs, rechecked
+    return new.unionByName(again), runs, again
 
 
 def _winners(ctx: RunContext, table: Table, batch_winners: DataFrame, contract: Contract) -> DataFrame:
@@ -342,7 +342,8 @@ def run_silver(
     name = contract.name
     checks = list(table.checks(ctx.config.vocabulary))
     chosen = chosen or plan(ctx, table, ctx.full_refresh)
-    batch, new_runs, rechecked = _batch(ctx, table, chosen)
+    batch, new_runs, again = _batch(ctx, table, chosen)
+    rechecked = again.count() if again is not None else 0
     parsed = table.parse(with_bronze_record(batch))
     customers = table.customers()
     if customers is not None:
@@ -389,6 +390,8 @@ def run_silver(
             winners.unpersist()
     finally:
         flagged.unpersist()
+        if again is not None:
+            again.unpersist()
     accounting.check()
     warnings = tuple(f"{r.rule}: {r.failed} row(s) {r.outcome}" for r in results if r.outcome != "passed")
     result = SilverResult(
