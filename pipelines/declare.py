@@ -7,6 +7,9 @@ declarations, and ``lakehouse tables`` prints the graph they form, so the docume
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -100,6 +103,16 @@ class Table:
             raise ValueError(f"{self.name}: stage must be one of {STAGES}, not {self.stage!r}")
         if self.write not in WRITE_MODES:
             raise ValueError(f"{self.name}: write must be one of {sorted(WRITE_MODES)}, not {self.write!r}")
+
+    def fingerprint(self, config: Config, *extra: str) -> str:
+        """A hash of what decides the table's rows besides its inputs: the modules declaring its parse and
+        transform, its parameters, and ``extra`` (e.g. its rules): a change means recomputing it."""
+        parts = [self.name, json.dumps(self.params(config), default=str, sort_keys=True), *extra]
+        for fn in (self.parse, self.transform):
+            if fn is not None:
+                module = inspect.getmodule(fn)
+                parts.append(inspect.getsource(module) if module else repr(fn))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
     def contract_for(self, vocabulary: Vocabulary) -> Contract:
         return self.contract(vocabulary) if callable(self.contract) else self.contract

@@ -18,19 +18,17 @@ stream would keep its own checkpoint beside ``ops.refine_log``, two records of o
 **Accounting** (per table and run, read back after the write, so it can fail):
 
     rows read = valid rows + rows in the quarantine table
-    winners   = winners found in silver + winners beaten by a silver row (incremental)
-    silver    = winners, exactly: same rows, same values (full refresh)
+    winners written = rows silver's change feed shows this run wrote, same values (incremental)
+    winners         = silver's whole content, same rows and values (full refresh)
 
-A failure stops the run naming the table; ``rows_superseded`` (valid rows that are not their key's
-winner) is reported, and ``rows_kept`` is what the silver table holds of this run's winners.
+Rows and values are compared by count and a sum of per-row hashes; on a mismatch the rows are matched one
+by one to say how many are missing. A failure stops the run naming the table; ``rows_superseded`` (valid
+rows that are not their key's winner, or lost to the row silver holds) is reported.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import inspect
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -46,7 +44,7 @@ from pipelines.declare import Table
 from pipelines.frames import BRONZE_RECORD, LINEAGE, keep_latest
 from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
-from pipelines.tables import Lakehouse, WriteResult
+from pipelines.tables import Lakehouse, WriteResult, digest
 
 REFINE_LOG = "ops.refine_log"
 STORED = "_stored"  # a winner that silver already held
@@ -117,16 +115,12 @@ class SilverResult:
 def rules_fingerprint(table: Table, ctx: RunContext) -> str:
     """A hash of what decides a table's rows besides its input: rules (as Spark expressions), the modules
     declaring parse and transform, the vocabulary and parameters. A change means a full refresh."""
-    parts = [table.name, repr(ctx.config.vocabulary), json.dumps(table.params(ctx.config), default=str)]
     # a rule's expression, its lambda variables (numbered per session: x_12) unnumbered
-    parts += [
+    rules = [
         re.sub(r"\b([a-z]+)_\d+\b", r"\1", f"{c.name}|{c.action}|{c.condition()}")
         for c in table.checks(ctx.config.vocabulary)
     ]
-    for fn in (table.parse, table.transform):
-        module = inspect.getmodule(fn)
-        parts.append(inspect.getsource(module) if module else repr(fn))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return table.fingerprint(ctx.config, repr(ctx.config.vocabulary), *rules)
 
 
 def plan(ctx: RunContext, table: Table, full_refresh: bool = False) -> Plan:
@@ -276,13 +270,10 @@ class Accounting:
             raise quality.DataQualityError(f"{self.table} does not balance: " + "; ".join(problems))
 
 
-def _digest(df: DataFrame, columns: Sequence[str]) -> tuple[int, int]:
-    """Rows, and a sum of per-row hashes of every value: equal for equal multisets of rows."""
-    row = df.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(F.xxhash64(*[F.col(f"`{c}`") for c in columns]).cast("decimal(38,0)")).alias("h"),
-    ).collect()[0]
-    return int(row["n"]), int(row["h"] or 0)
+def _found(rows: DataFrame, table: DataFrame, columns: Sequence[str]) -> int:
+    """How many of ``rows`` have a row of ``table`` with every value equal (nulls equal too)."""
+    same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
+    return rows.alias("w").join(table.alias("s"), same, "left_semi").count()
 
 
 def account(
@@ -292,12 +283,11 @@ def account(
     value), read back from the table; the quarantine's rows are counted by the caller."""
     columns = list(contract.columns)
     silver = lakehouse.read(contract.name).select(*columns)
-    n_winners, winners_hash = _digest(winners, columns)
-    silver_rows, silver_hash = _digest(silver, columns)
+    n_winners, winners_hash = digest(winners, columns)
+    silver_rows, silver_hash = digest(silver, columns)
     if (silver_rows, silver_hash) == (n_winners, winners_hash):
         return Accounting(contract.name, read, valid, 0, n_winners, n_winners, silver_rows)
-    same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
-    in_silver = winners.alias("w").join(silver.alias("s"), same, "left_semi").count()
+    in_silver = _found(winners, silver, columns)
     return Accounting(contract.name, read, valid, 0, n_winners, in_silver, silver_rows)
 
 
@@ -319,14 +309,12 @@ def _write_changes(
         for key in ("numTargetRowsInserted", "numTargetRowsUpdated"):
             metrics[key] = metrics.get(key, 0) + merged.metric(key)
     after = lakehouse.version(contract.name)
-    n_fresh, fresh_hash = _digest(fresh.select(*columns), columns)
+    n_fresh, fresh_hash = digest(fresh.select(*columns), columns)
     written = lakehouse.changes(contract.name, before, after, ("insert", "update_postimage")).select(*columns)
-    n_written, written_hash = _digest(written, columns)
+    n_written, written_hash = digest(written, columns)
     found = n_fresh
     if (n_written, written_hash) != (n_fresh, fresh_hash):
-        same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
-        found = fresh.alias("w").join(written.alias("s"), same, "left_semi").count()
-        found = min(found, n_written)
+        found = min(_found(fresh, written, columns), n_written)
     accounting = Accounting(contract.name, read, valid, 0, n_fresh, found, n_written)
     return WriteResult(contract.name, after, "WRITE", metrics), accounting
 
@@ -353,7 +341,9 @@ def run_silver(
         results = quality.evaluate(name, flagged, checks)
         rule_results.extend(results)
         quality.raise_on_failure(results, checks)
-        rows_read = results[0].evaluated if results else flagged.count()
+        incremental = chosen.mode == "incremental"
+        counts = _counts(flagged, new_runs if incremental else None)
+        rows_read, rows_valid = counts["read"], counts["valid"]
         quarantined = flagged.where(quality.is_quarantined()).select(
             F.to_json(BRONZE_RECORD).alias("raw_record"),
             F.col(quality.FAILED_RULES).alias("failed_rules"),
@@ -362,12 +352,17 @@ def run_silver(
             "_run_id",
             F.lit(ctx.run_id).alias("quarantined_by_run"),
         )
-        incremental = chosen.mode == "incremental"
-        _stop_if_too_much_quarantined(ctx, name, flagged, new_runs, results, quarantined, incremental)
+        delivered, rejected = counts["delivered"], counts["rejected"]
+        tolerated = ctx.config.quality.share_for(name)
+        if delivered and rejected / delivered > tolerated:
+            # keep the evidence, then stop before silver takes the rest
+            lakehouse.overwrite(quarantine_contract(name), quarantined)
+            raise quality.DataQualityError(
+                _too_much_quarantined(name, rejected / delivered, delivered, tolerated, results)
+            )
         valid = flagged.where(~quality.is_quarantined()).drop(quality.FAILED_RULES, quality.QUARANTINE_RULES)
-        rows_valid = valid.count()
         winners = table.transform(valid, **table.params(ctx.config))
-        if chosen.mode == "incremental":
+        if incremental:
             winners = _winners(ctx, table, winners, contract)
         else:
             winners = winners.select(
@@ -378,14 +373,13 @@ def run_silver(
             if incremental:
                 write, accounting = _write_changes(lakehouse, contract, winners, rows_read, rows_valid)
             else:
-                rows = winners.drop(STORED)
+                rows = winners.drop(STORED, EXISTED)
                 write = lakehouse.merge(contract, rows, complete=True)
                 accounting = account(lakehouse, contract, rows_read, rows_valid, rows)
             lakehouse.overwrite(quarantine_contract(name), quarantined)
             accounting = dataclasses.replace(
                 accounting, quarantined=lakehouse.read(quarantine_contract(name).name).count()
             )
-            kept = winners.where(~F.col(STORED)).count()
         finally:
             winners.unpersist()
     finally:
@@ -393,6 +387,7 @@ def run_silver(
         if again is not None:
             again.unpersist()
     accounting.check()
+    kept = accounting.winners
     warnings = tuple(f"{r.rule}: {r.failed} row(s) {r.outcome}" for r in results if r.outcome != "passed")
     result = SilverResult(
         table=name,
@@ -412,31 +407,19 @@ def run_silver(
     return result, chosen
 
 
-def _stop_if_too_much_quarantined(
-    ctx: RunContext,
-    name: str,
-    flagged: DataFrame,
-    new_runs: Sequence[str],
-    results: Sequence[quality.RuleResult],
-    quarantined: DataFrame,
-    incremental: bool,
-) -> None:
-    """The share of this delivery quarantined (the new rows; every row on a full refresh) above the
-    tolerated share: keep the evidence, then stop before silver takes the rest."""
-    if not results or not results[0].evaluated:
-        return
-    if incremental and not new_runs:
-        return  # only the quarantine's rows, re-checked
-    delivered = flagged.where(F.col("_run_id").isin(*new_runs)) if incremental else flagged
-    row = delivered.agg(
-        F.count(F.lit(1)).alias("n"), F.count_if(quality.is_quarantined()).alias("q")
+def _counts(flagged: DataFrame, new_runs: Sequence[str] | None) -> dict[str, int]:
+    """In one pass: rows read, valid rows, and the rows of this delivery (those of ``new_runs``; every row
+    when None) with how many of them were quarantined: re-checked quarantine rows are not a delivery."""
+    delivered = (
+        F.lit(True) if new_runs is None else F.col("_run_id").isin(*new_runs) if new_runs else F.lit(False)
+    )
+    row = flagged.agg(
+        F.count(F.lit(1)).alias("read"),
+        F.count_if(~quality.is_quarantined()).alias("valid"),
+        F.count_if(delivered).alias("delivered"),
+        F.count_if(delivered & quality.is_quarantined()).alias("rejected"),
     ).collect()[0]
-    if not row["n"]:
-        return
-    share, tolerated = row["q"] / row["n"], ctx.config.quality.share_for(name)
-    if share > tolerated:
-        ctx.lakehouse.overwrite(quarantine_contract(name), quarantined)
-        raise quality.DataQualityError(_too_much_quarantined(name, share, row["n"], tolerated, results))
+    return {k: int(row[k] or 0) for k in ("read", "valid", "delivered", "rejected")}
 
 
 def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality.RuleResult]) -> None:

@@ -7,9 +7,7 @@ table's rule outcomes land in ops.dq_results, and a ``fail`` rule stops the run 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -47,16 +45,12 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
             raise TableError(f"{table.name} as of {as_of}: no row from non-empty inputs. {cause}")
     metadata = None
     if table.write == "partition":
-        metadata = {"as_of_date": str(as_of), "inputs": versions, "fingerprint": _fingerprint(ctx, table)}
+        metadata = {
+            "as_of_date": str(as_of),
+            "inputs": versions,
+            "fingerprint": table.fingerprint(ctx.config),
+        }
     return write(ctx, table, frame, dq_results, as_of=as_of, metadata=metadata)
-
-
-def _fingerprint(ctx: RunContext, table: Table) -> str:
-    """A hash of what decides a computed table besides its inputs: the transform's module and parameters."""
-    module = inspect.getmodule(table.transform)
-    parts = [table.name, json.dumps(table.params(ctx.config), default=str, sort_keys=True)]
-    parts.append(inspect.getsource(module) if module else repr(table.transform))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def outdated(ctx: RunContext, table: Table, as_of: date) -> str | None:
@@ -71,7 +65,7 @@ def outdated(ctx: RunContext, table: Table, as_of: date) -> str | None:
     written = next((m for _, m in lakehouse.commits(table.name) if m.get("as_of_date") == str(as_of)), None)
     if written is None:
         return "not computed yet"
-    if written.get("fingerprint") != _fingerprint(ctx, table):
+    if written.get("fingerprint") != table.fingerprint(ctx.config):
         return "its code or parameters changed"
     day_after = F.lit(as_of + timedelta(days=1)).cast("timestamp")
     for source in table.inputs:

@@ -55,6 +55,16 @@ def sql_literal(value: Any) -> str:
     return str(value)
 
 
+def digest(df: DataFrame, columns: Sequence[str]) -> tuple[int, int]:
+    """(rows, a sum of per-row hashes of the columns' values): equal for equal multisets of rows, whatever
+    their order or file layout; one pass."""
+    row = df.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.xxhash64(*[F.col(f"`{c}`") for c in columns]).cast("decimal(38,0)")).alias("h"),
+    ).collect()[0]
+    return int(row["n"]), int(row["h"] or 0)
+
+
 # Tables this process has registered (catalog name -> location): registering costs a catalog lookup.
 _REGISTERED: dict[tuple[int, str], str] = {}
 _CATALOG_LOCK = threading.Lock()  # stages write tables from several threads; the catalog is not atomic
@@ -282,12 +292,9 @@ class Lakehouse:
         ``ignore``: columns that say when a run happened rather than what it computed."""
         df = self.read(name)
         columns = sorted(c for c in df.columns if c not in ignore)
-        row = df.agg(
-            F.count(F.lit(1)).alias("n"),
-            F.sum(F.xxhash64(*[F.col(f"`{c}`") for c in columns]).cast("decimal(38,0)")).alias("h"),
-        ).collect()[0]
-        payload = json.dumps({"columns": columns, "n": row["n"], "h": str(row["h"])})
-        return int(row["n"]), hashlib.sha256(payload.encode()).hexdigest()[:16]
+        rows, summed = digest(df, columns)
+        payload = json.dumps({"columns": columns, "n": rows, "h": str(summed)})
+        return rows, hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def tables(self) -> list[str]:
         """Every table of the lakehouse found on disk, by name."""
