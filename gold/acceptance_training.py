@@ -308,8 +308,10 @@ def train(
 def champion_on(
     model: PipelineModel, tags: Mapping[str, str], holdout: DataFrame, config: Config
 ) -> dict[str, float]:
-    """The current champion's metrics on this holdout, at the threshold it was registered with."""
-    return judge(model, holdout, champion_threshold(tags), economics(config.model))[0]
+    """A registered version's metrics on this holdout, at the threshold it was registered with (the
+    champion's, or those of a version registered by a run cut off before its gate)."""
+    metrics, scored = judge(model, holdout, champion_threshold(tags), economics(config.model))
+    return metrics | {"holdout_rows": float(len(scored))}
 
 
 def model_tags(trained: Trained, training: Plan, fingerprint: str, as_of: date) -> dict[str, str]:
@@ -341,12 +343,11 @@ def marketing(
 
 def drift(
     model: PipelineModel, trained_on: DataFrame, features: DataFrame, scores: DataFrame, config: Config
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+) -> tuple[DataFrame, DataFrame]:
     """The model's inputs and score in its training population and in today's: what drift compares."""
     numeric = customer_features.numeric_columns(config.vocabulary)
     before = acceptance.population(trained_on, acceptance.score(model, trained_on, numeric), numeric)
-    now = acceptance.population(features, scores, numeric)
-    return before.toPandas().to_dict("list"), now.toPandas().to_dict("list")
+    return before, acceptance.population(features, scores, numeric)
 
 
 def backtest_plans(

@@ -21,7 +21,7 @@ import numpy as np
 from pyspark.ml import Pipeline
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import StandardScaler, VectorAssembler
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from scipy.optimize import linear_sum_assignment
 
@@ -276,6 +276,14 @@ def taste_centroid(profile: TasteProfile) -> list[float]:
     return [profile.shares[c] for c in sorted(profile.shares)]
 
 
+def lookup(mapping: Mapping[int, int | str], key: Column) -> Column:
+    """``mapping[key]`` as a column; null for a key it does not hold."""
+    if not mapping:
+        return F.lit(None)
+    pairs = [F.lit(v) for item in mapping.items() for v in item]
+    return F.try_element_at(F.create_map(*pairs), key)
+
+
 def assign(
     clustered: DataFrame,
     values: Mapping[int, Segment],
@@ -286,20 +294,14 @@ def assign(
     run_id: str,
 ) -> DataFrame:
     """Attach both views' ids and names and the combined segment to clustered customers."""
-    spark = clustered.sparkSession
-    value_lookup = spark.createDataFrame(
-        [(cluster, s.segment_id, s.name) for cluster, s in values.items()],
-        f"{CLUSTER} INT, value_segment_id INT, value_segment STRING",
-    )
-    taste_lookup = spark.createDataFrame(
-        [(cluster, s.segment_id, s.name) for cluster, s in tastes.items()],
-        f"{TASTE_CLUSTER} INT, taste_segment_id INT, taste_segment STRING",
-    )
+    # a customer whose cluster the model does not name gets nulls: the `segmented` rule fails instead of
+    # the customer silently leaving the table
+    value, taste = F.col(CLUSTER), F.col(TASTE_CLUSTER)
     return (
-        # left joins: a customer whose cluster the model does not name fails the `segmented` rule instead
-        # of silently leaving the table
-        clustered.join(F.broadcast(value_lookup), CLUSTER, how="left")
-        .join(F.broadcast(taste_lookup), TASTE_CLUSTER, how="left")
+        clustered.withColumn("value_segment_id", lookup({c: s.segment_id for c, s in values.items()}, value))
+        .withColumn("value_segment", lookup({c: s.name for c, s in values.items()}, value))
+        .withColumn("taste_segment_id", lookup({c: s.segment_id for c, s in tastes.items()}, taste))
+        .withColumn("taste_segment", lookup({c: s.name for c, s in tastes.items()}, taste))
         .withColumn("segment_id", F.col("value_segment_id") * 10 + F.col("taste_segment_id"))
         .withColumn("segment_name", F.concat_ws(" : ", "value_segment", "taste_segment"))
         .withColumn("as_of_date", F.lit(as_of))

@@ -190,6 +190,50 @@ def train(
     return Segmentation(model, views, segments, tags, n, sizes)
 
 
+def silhouette(model: PipelineModel, data: DataFrame) -> float:
+    """The value view's silhouette of a fitted segmentation on ``data`` (segment input)."""
+    evaluator = ClusteringEvaluator(featuresCol=cs.scaled_column("value"), predictionCol=cs.CLUSTER)
+    return float(evaluator.evaluate(model.transform(data)))
+
+
+def compare(
+    candidate: PipelineModel,
+    candidate_tags: Mapping[str, str],
+    champion: PipelineModel | None,
+    champion_tags: Mapping[str, str],
+    data: DataFrame,
+) -> dict[str, float]:
+    """What the segmentation gate weighs, on the same customers: the candidate's silhouette, the
+    champion's, and the share of customers whose value segment stays the same."""
+    found = {"silhouette": silhouette(candidate, data)}
+    if champion is None:
+        return found | {"customers": float(data.count())}
+    found["champion_silhouette"] = silhouette(champion, data)
+    segment = {
+        side: candidate_or_champion.transform(data).select(
+            "customer_id",
+            cs.lookup({c: s.segment_id for c, s in decode(tags, "value").items()}, F.col(cs.CLUSTER)).alias(
+                side
+            ),
+        )
+        for side, candidate_or_champion, tags in (
+            ("new", candidate, candidate_tags),
+            ("old", champion, champion_tags),
+        )
+    }
+    row = (
+        segment["new"]
+        .join(segment["old"], "customer_id", how="inner")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.avg(F.col("new").eqNullSafe(F.col("old")).cast("double")).alias("kept"),
+        )
+        .first()
+    )
+    assert row is not None
+    return found | {"customers": float(row["n"]), "kept_share": float(row["kept"] or 0.0)}
+
+
 def score(
     model: PipelineModel, tags: Mapping[str, str], version: str, features: DataFrame, categories: Sequence[str], *,
     as_of: date, run_id: str,

@@ -31,7 +31,8 @@ def check_drift(
     inputs left out or compared as rates); write ops.feature_drift."""
     reference_as_of = date.fromisoformat(scorer.tags["as_of"])
     trained_on = runner.read_partition(ctx, customer_features.TABLE, reference_as_of)
-    before, now = at.drift(tracking.load_model(at.MODEL_NAME), trained_on, features, scores, ctx.config)
+    populations = at.drift(tracking.load_model(at.MODEL_NAME), trained_on, features, scores, ctx.config)
+    before, now = (p.toPandas().to_dict("list") for p in populations)
     keys = {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "model_version": scorer.version}
     settings = ctx.config.model
     thresholds = (settings.drift_psi_threshold, settings.drift_ks_threshold)

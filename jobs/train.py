@@ -1,4 +1,8 @@
-"""Train the segmentation and acceptance models, log them to MLflow, register them and gate promotion."""
+"""Train the segmentation and acceptance models, log them to MLflow, register them and gate promotion.
+
+Each gate's decision is recorded before its alias moves; a version registered by a run cut off before its
+gate is gated by the next run (training on the same data finds it by fingerprint), and a decision recorded
+but not applied is applied first. A run dated before the champion's training never moves an alias."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import mlflow
 from gold import acceptance, acceptance_drivers, campaign_responses, customer_features, customer_segments
 from gold import acceptance_training as at
 from gold import segmentation as seg
-from jobs.common import job_main, record_decision
+from jobs import models
+from jobs.common import job_main
 from ops import dq_results, model_promotions
 from pipelines import runner, tracking
 from pipelines.log import step
@@ -18,34 +23,53 @@ from pipelines.runtime import RunContext
 
 def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     settings, categories = ctx.config.model, ctx.config.categories
+    models.settle(ctx, client, seg.MODEL_NAME)
     features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     data = customer_segments.segment_input(features, categories).persist()
     inputs = [*customer_segments.FEATURES, *customer_segments.taste_columns(categories)]
     params = {"k_min": settings.segment_k_min, "k_max": settings.segment_k_max, "seed": settings.seed}
     params |= {"max_iter": settings.segment_max_iter, "features": inputs}
     fp = tracking.fingerprint(data, ["customer_id", *inputs], params)
+    lines: list[str] = []
     try:
-        existing = tracking.reuse(client, seg.MODEL_NAME, fp, ctx.log)
-        if existing:
-            return existing
+        registered = tracking.find_trained(client, seg.MODEL_NAME, fp)
+        if registered and models.decided(ctx, seg.MODEL_NAME, registered.version):
+            ctx.log.info(
+                "  %s: same data and parameters as version %s, reusing it", seg.MODEL_NAME, registered.version
+            )
+            return registered
         current = tracking.champion(client, seg.MODEL_NAME)
-        previous = seg.centroids_of(current.tags if current else {})
-        with mlflow.start_run(run_name=f"segments {ctx.as_of}"):
-            trained = seg.train(data, settings, categories, previous)
-            for view, fitted in trained.views.items():
-                tracking.log_k_selection(view, fitted.metrics(), fitted.k)
-            tracking.log(**trained.logged({**params, "features": ",".join(inputs), "as_of": str(ctx.as_of)}))
-            tags = {tracking.FINGERPRINT_TAG: fp, "as_of": str(ctx.as_of), **trained.tags}
-            registered = tracking.log_model(client, trained.model, seg.MODEL_NAME, tags)
+        if registered:  # registered by a run cut off before its gate: gate it now
+            model = tracking.load_model(seg.MODEL_NAME, version=registered.version)
+        else:
+            previous = seg.centroids_of(current.tags if current else {})
+            with mlflow.start_run(run_name=f"segments {ctx.as_of}"):
+                trained = seg.train(data, settings, categories, previous)
+                for view, fitted in trained.views.items():
+                    tracking.log_k_selection(view, fitted.metrics(), fitted.k)
+                tracking.log(
+                    **trained.logged({**params, "features": ",".join(inputs), "as_of": str(ctx.as_of)})
+                )
+                tags = {tracking.FINGERPRINT_TAG: fp, "as_of": str(ctx.as_of), **trained.tags}
+                registered = tracking.log_model(client, trained.model, seg.MODEL_NAME, tags)
+            model, lines = trained.model, trained.lines()
+        champion_model = tracking.load_model(seg.MODEL_NAME) if current else None
+        found = seg.compare(model, registered.tags, champion_model, current.tags if current else {}, data)
     finally:
         data.unpersist()
-    tracking.set_alias(client, seg.MODEL_NAME, registered.version)
-    for line in trained.lines():
+    for line in lines:
         ctx.log.info("  %s", line)
+    decision = model_promotions.decide_segments(
+        seg.MODEL_NAME, registered.version, found["silhouette"], current and current.version,
+        found if current else None, as_of=ctx.as_of, champion_as_of=current and current.tags.get("as_of"),
+    )  # fmt: skip
+    alias = models.decide(ctx, client, decision)
+    ctx.log.info("  segmentation: version %s is %s (%s)", registered.version, alias, decision["reason"])
     return registered
 
 
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
+    models.settle(ctx, client, at.MODEL_NAME)
     responses = runner.read(ctx, campaign_responses.TABLE)
     window = ctx.config.model.training_window_days
     completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
@@ -55,50 +79,54 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
     labelled = at.labelled(features, responses, training, ctx.config).persist()
     columns, params = at.fingerprint_inputs(ctx.config, training)
     fp = tracking.fingerprint(labelled, columns, params)
-    existing = tracking.reuse(client, at.MODEL_NAME, fp, ctx.log, champion=False)
-    if existing:
+    existing = tracking.find_trained(client, at.MODEL_NAME, fp)
+    if existing and models.decided(ctx, at.MODEL_NAME, existing.version):
+        ctx.log.info(
+            "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
+        )
         labelled.unpersist()
         return existing
     train, holdout = at.split(labelled, ctx.config.model)
-    best = None
+    best, trained = None, None
     try:
-        with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
-            trained = at.train(train, holdout, ctx.config, lambda line: ctx.log.info("  %s", line))
-            probability, balanced = (
-                trained.scored[acceptance.PROBABILITY],
-                trained.decisions["balanced"].threshold,
-            )
-            tracking.log_classifier(trained.scored[acceptance.LABEL], probability, balanced, trained.metrics)
-            tracking.log(**trained.logged(params))
-            champion = tracking.champion(client, at.MODEL_NAME)
-            if champion:
-                best = at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
-            tags = at.model_tags(trained, training, fp, ctx.as_of)
-            registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
+        champion = tracking.champion(client, at.MODEL_NAME)
+        if champion:
+            best = at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
+        if existing:  # registered by a run cut off before its gate: gate it now
+            registered, tags = existing, dict(existing.tags)
+            model = tracking.load_model(at.MODEL_NAME, version=existing.version)
+            metrics = at.champion_on(model, existing.tags, holdout, ctx.config)
+        else:
+            with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
+                trained = at.train(train, holdout, ctx.config, lambda line: ctx.log.info("  %s", line))
+                probability, balanced = (
+                    trained.scored[acceptance.PROBABILITY],
+                    trained.decisions["balanced"].threshold,
+                )
+                tracking.log_classifier(
+                    trained.scored[acceptance.LABEL], probability, balanced, trained.metrics
+                )
+                tracking.log(**trained.logged(params))
+                tags = at.model_tags(trained, training, fp, ctx.as_of)
+                registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
+            metrics = dict(trained.metrics)
     finally:
         for frame in (labelled, train, holdout):
             frame.unpersist()
-    rows = acceptance_drivers.table_rows(registered.version, trained.drivers, ctx.as_of)
-    runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
-    _promote(ctx, client, registered.version, trained.metrics, champion and champion.version, best)
-    return tracking.RegisteredModel(
-        registered.name, registered.version, registered.run_id, trained.metrics, tags
-    )
-
-
-def _promote(
-    ctx: RunContext, client: mlflow.MlflowClient, version: str, metrics, champion: str | None, best
-) -> None:  # type: ignore[no-untyped-def]
-    """The gate: champion only if at least as good as the current one on the same holdout; recorded."""
-    decision = model_promotions.decide(at.MODEL_NAME, version, metrics, champion, best)
-    alias = tracking.CHAMPION if decision["decision"] == "promoted" else model_promotions.CHALLENGER
-    tracking.set_alias(client, at.MODEL_NAME, version, alias)
-    record_decision(ctx, decision)
+    if trained is not None:
+        rows = acceptance_drivers.table_rows(registered.version, trained.drivers, ctx.as_of)
+        runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
+    decision = model_promotions.decide(
+        at.MODEL_NAME, registered.version, metrics, champion and champion.version, best,
+        as_of=ctx.as_of, champion_as_of=champion and champion.tags.get("as_of"),
+    )  # fmt: skip
+    alias = models.decide(ctx, client, decision)
     ctx.log.info(
         "  acceptance: version %s is %s (%s); holdout ROC AUC %.3f, PR AUC %.3f, profit %.0f on %d contacts",
-        version, alias, decision["reason"], metrics["roc_auc"], metrics["pr_auc"], metrics["profit"],
-        int(metrics["holdout_rows"]),
+        registered.version, alias, decision["reason"], metrics["roc_auc"], metrics["pr_auc"],
+        metrics["profit"], int(metrics["holdout_rows"]),
     )  # fmt: skip
+    return tracking.RegisteredModel(registered.name, registered.version, registered.run_id, metrics, tags)
 
 
 def run(ctx: RunContext) -> None:

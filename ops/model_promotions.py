@@ -72,12 +72,31 @@ def gate(
     return Verdict(False, "; ".join(worse))
 
 
-def previous_champion(promoted_in_order: Sequence[str], current: str) -> str:
-    """The champion promoted before ``current`` (promotions oldest first)."""
-    history = [v for i, v in enumerate(promoted_in_order) if i == 0 or v != promoted_in_order[i - 1]]
-    if current not in history or history.index(current) == 0:
-        raise RollbackError(f"version {current} has no earlier promoted champion to restore")
-    return history[history.index(current) - 1]
+def champions(decisions: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The champions in turn, replayed from the decisions oldest first (``history``, collected): a
+    promotion puts its version on top, a rollback returns to the version it restored. The last entry is
+    the champion the decisions say; the one before it is what a rollback restores."""
+    stack: list[str] = []
+    for decision in decisions:
+        version = str(decision["candidate_version"])
+        if decision["decision"] == "promoted" and (not stack or stack[-1] != version):
+            stack.append(version)
+        elif decision["decision"] == "rollback":
+            while stack and stack[-1] != version:
+                stack.pop()
+            stack = stack or [version]
+    return stack
+
+
+def previous_champion(champions_in_turn: Sequence[str], current: str) -> str:
+    """The champion before ``current`` (``champions`` of the decisions)."""
+    if not champions_in_turn or champions_in_turn[-1] != current:
+        raise RollbackError(
+            f"version {current} is not the champion {CONTRACT.name} records: nothing to roll back"
+        )
+    if len(champions_in_turn) < 2:
+        raise RollbackError(f"version {current} has no earlier champion to restore")
+    return champions_in_turn[-2]
 
 
 def decision_row(
@@ -88,17 +107,30 @@ def decision_row(
     return tuple(row.get(c) for c in CONTRACT.columns)
 
 
+def backfill(as_of: date, champion_as_of: str | None) -> Verdict | None:
+    """A model trained as of a date before the champion's never replaces it (a backfill of an earlier day
+    must not undo what a later day trained)."""
+    if champion_as_of and as_of < date.fromisoformat(champion_as_of):
+        return Verdict(False, f"trained as of {as_of}, before the champion's {champion_as_of}: a backfill")
+    return None
+
+
 def decide(
     model_name: str,
     version: str,
     metrics: Mapping[str, float],
     champion_version: str | None,
     champion: Mapping[str, float] | None,
+    *,
+    as_of: date,
+    champion_as_of: str | None = None,
 ) -> dict[str, Any]:
-    """The gate's decision about a new version, as the table's columns (``decision_row`` adds when and
-    which run): promoted or challenger, both models' metrics on the same holdout, and why."""
+    """The gate's decision about a new acceptance version, as the table's columns (``decision_row`` adds
+    when and which run): promoted or challenger, both models' metrics on the same holdout, and why."""
     best_pr_auc, best_profit = (champion["pr_auc"], champion["profit"]) if champion else (None, None)
-    verdict = gate(metrics["pr_auc"], metrics["profit"], best_pr_auc, best_profit)
+    verdict = backfill(as_of, champion_as_of) or gate(
+        metrics["pr_auc"], metrics["profit"], best_pr_auc, best_profit
+    )
     return {
         "model_name": model_name,
         "decision": "promoted" if verdict.promote else "challenger",
@@ -113,8 +145,55 @@ def decide(
     }
 
 
-def promoted_versions(promotions: DataFrame, model_name: str) -> list[str]:
-    """The versions promoted to champion, oldest first (what ``previous_champion`` walks)."""
-    promoted = promotions.where((F.col("model_name") == model_name) & (F.col("decision") == "promoted"))
-    ordered = promoted.orderBy("decided_at", F.col("candidate_version").cast("int"))
-    return [r["candidate_version"] for r in ordered.select("candidate_version").collect()]
+def decide_segments(
+    model_name: str,
+    version: str,
+    silhouette: float,
+    champion_version: str | None,
+    comparison: Mapping[str, float] | None,
+    *,
+    as_of: date,
+    champion_as_of: str | None = None,
+) -> dict[str, Any]:
+    """The gate for a segmentation version: promoted when its silhouette on today's customers is not
+    worse than the champion's on the same customers; the share of customers keeping their value segment
+    is reported (``comparison``: champion_silhouette, kept_share, customers)."""
+    verdict = backfill(as_of, champion_as_of)
+    if verdict is None and comparison is None:
+        verdict = Verdict(True, "no champion to compare with")
+    elif verdict is None:
+        assert comparison is not None
+        before, kept = comparison["champion_silhouette"], comparison["kept_share"]
+        sign = ">=" if silhouette >= before - 1e-9 else "<"
+        verdict = Verdict(
+            sign == ">=",
+            f"silhouette {silhouette:.3f} {sign} {before:.3f} on the same customers; "
+            f"{kept:.1%} keep their value segment",
+        )
+    return {
+        "model_name": model_name,
+        "decision": "promoted" if verdict.promote else "challenger",
+        "candidate_version": version,
+        "champion_version": champion_version,
+        "holdout_rows": int(comparison["customers"]) if comparison else None,
+        "reason": verdict.reason,
+    }
+
+
+def history(promotions: DataFrame, model_name: str) -> DataFrame:
+    """A model's decisions, oldest first (what ``champions`` replays)."""
+    return (
+        promotions.where(F.col("model_name") == model_name)
+        .select("decided_at", "decision", "candidate_version", "champion_version")
+        .orderBy("decided_at")
+    )
+
+
+def newest_scores(scored: DataFrame, version_column: str) -> DataFrame:
+    """The newest date of a scored gold table and the model versions that scored it (one row)."""
+    return (
+        scored.groupBy("as_of_date")
+        .agg(F.collect_set(version_column).alias("versions"))
+        .orderBy(F.col("as_of_date").desc())
+        .limit(1)
+    )

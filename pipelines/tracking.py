@@ -21,11 +21,11 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from pipelines import figures
 from pipelines.config import Config
 from pipelines.errors import PipelineError
+from pipelines.tables import digest
 
 CHAMPION = "champion"
 FINGERPRINT_TAG = "training_fingerprint"
@@ -33,6 +33,22 @@ FINGERPRINT_TAG = "training_fingerprint"
 
 class ModelNotFoundError(PipelineError):
     """No model version carries the requested alias (the model was never trained)."""
+
+
+class RegistryError(PipelineError):
+    """The registry did not answer (a locked or broken store): not the same as "no such model"."""
+
+
+def _not_found(exc: MlflowException) -> bool:
+    """A model or alias that does not exist, as opposed to a registry that failed to answer."""
+    return exc.error_code == "RESOURCE_DOES_NOT_EXIST" or (
+        exc.error_code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc.message)
+    )
+
+
+def _failed(action: str, exc: MlflowException) -> RegistryError:
+    first = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else type(exc).__name__
+    return RegistryError(f"model registry: {action} failed: {first}")
 
 
 @dataclass(frozen=True)
@@ -61,11 +77,8 @@ def configure(config: Config) -> MlflowClient:
 
 def fingerprint(df: DataFrame, columns: Sequence[str], params: Mapping[str, Any]) -> str:
     """A content hash of the training data (order-independent) and the training parameters."""
-    row = df.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(F.xxhash64(*[F.col(c) for c in columns]).cast("decimal(38,0)")).alias("h"),
-    ).collect()[0]
-    payload = json.dumps({"n": row["n"], "h": str(row["h"]), "params": params}, sort_keys=True, default=str)
+    rows, summed = digest(df, columns)
+    payload = json.dumps({"n": rows, "h": str(summed), "params": params}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -80,25 +93,14 @@ def find_trained(client: MlflowClient, name: str, fingerprint_value: str) -> Reg
     """The newest version of ``name`` trained on exactly this data and these parameters, if any."""
     try:
         versions = client.search_model_versions(f"name = '{name}'")
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if _not_found(exc):
+            return None
+        raise _failed(f"listing the versions of {name!r}", exc) from exc
     matching = [v for v in versions if (v.tags or {}).get(FINGERPRINT_TAG) == fingerprint_value]
     if not matching:
         return None
     return _describe(client, max(matching, key=lambda v: int(v.version)), reused=True)
-
-
-def reuse(
-    client: MlflowClient, name: str, fingerprint_value: str, log: logging.Logger, *, champion: bool = True
-) -> RegisteredModel | None:
-    """The version already trained on identical data and parameters (made champion again unless
-    ``champion`` is false); else None."""
-    existing = find_trained(client, name, fingerprint_value)
-    if existing:
-        log.info("  %s: same data and parameters as version %s, reusing it", name, existing.version)
-        if champion:
-            set_alias(client, name, existing.version)
-    return existing
 
 
 def champion(client: MlflowClient, name: str) -> RegisteredModel | None:
@@ -137,14 +139,17 @@ def get_alias(client: MlflowClient, name: str, alias: str = CHAMPION) -> Registe
     try:
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
+        if not _not_found(exc):
+            raise _failed(f"reading the alias {alias!r} of {name!r}", exc) from exc
         raise ModelNotFoundError(
             f"no version of model {name!r} has the alias {alias!r}; run `lakehouse train` first"
         ) from exc
     return _describe(client, version, reused=False)
 
 
-def load_model(name: str, alias: str = CHAMPION) -> PipelineModel:
-    return mlflow.spark.load_model(f"models:/{name}@{alias}")
+def load_model(name: str, alias: str = CHAMPION, version: str | None = None) -> PipelineModel:
+    """The version with ``alias``, or the numbered ``version`` when given."""
+    return mlflow.spark.load_model(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}")
 
 
 def log_k_selection(view: str, fits: Mapping[int, Mapping[str, float]], best_k: int) -> None:

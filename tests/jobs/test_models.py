@@ -8,8 +8,10 @@ from pyspark.sql import functions as F
 
 from commands import cli
 from gold.acceptance_training import MODEL_NAME as ACCEPTANCE_MODEL
+from gold.segmentation import MODEL_NAME as SEGMENTS_MODEL
+from jobs import models, train
 from jobs.common import record_decision
-from ops.model_promotions import CHALLENGER
+from ops.model_promotions import CHALLENGER, RollbackError
 from pipelines import tracking
 from pipelines.tables import Lakehouse
 from tests.conftest import GENERATED_CUSTOMERS
@@ -59,7 +61,98 @@ def test_rollback_restores_the_previous_champion_and_records_it(generated, capsy
         newer.version,
     )
     assert cli.main(["models", "rollback", "--root", str(generated.config.root)]) == 1
-    assert "no earlier promoted champion" in capsys.readouterr().err
+    assert "has no earlier champion to restore" in capsys.readouterr().err
+
+
+def _copy_of_champion(generated, client, tags=None):
+    """A new registered version of the acceptance champion (the same fitted pipeline)."""
+    champion = tracking.get_alias(client, ACCEPTANCE_MODEL)
+    with mlflow.start_run(run_name="a copy"):
+        return tracking.log_model(
+            client, tracking.load_model(ACCEPTANCE_MODEL), ACCEPTANCE_MODEL, tags or champion.tags
+        )
+
+
+def _promote(generated, client, version, *, move_alias=True):
+    champion = tracking.get_alias(client, ACCEPTANCE_MODEL).version
+    decision = {"model_name": ACCEPTANCE_MODEL, "decision": "promoted", "candidate_version": version}
+    decision |= {"champion_version": champion, "reason": "test promotion"}
+    if move_alias:
+        models.decide(generated, client, decision)
+    else:
+        record_decision(generated, decision)  # a run cut off before it moved the alias
+
+
+def _last_decision(generated):
+    promotions = Lakehouse(generated.spark, generated.config).read("ops.model_promotions")
+    return (
+        promotions.where(F.col("model_name") == ACCEPTANCE_MODEL).orderBy(F.col("decided_at").desc()).first()
+    )
+
+
+def test_a_second_rollback_restores_the_champion_before_not_the_version_rolled_back(generated):
+    client = tracking.configure(generated.config)
+    original = tracking.get_alias(client, ACCEPTANCE_MODEL).version
+    rolled_back = tracking.get_alias(client, ACCEPTANCE_MODEL, CHALLENGER).version  # by the test above
+    newest = _copy_of_champion(generated, client).version
+    _promote(generated, client, newest)
+    assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == newest
+    assert models.rollback(generated, ACCEPTANCE_MODEL) == original != rolled_back
+    last = _last_decision(generated)
+    assert (last["decision"], last["candidate_version"], last["champion_version"]) == (
+        "rollback",
+        original,
+        newest,
+    )
+
+
+def test_a_decision_recorded_before_the_alias_moved_is_finished_by_the_next_command(generated):
+    client = tracking.configure(generated.config)
+    original = tracking.get_alias(client, ACCEPTANCE_MODEL).version
+    pending = _copy_of_champion(generated, client).version
+    _promote(generated, client, pending, move_alias=False)
+    assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == original
+    assert models.rollback(generated, ACCEPTANCE_MODEL) == pending  # finishes the decision, goes no further
+    assert _last_decision(generated)["candidate_version"] == pending
+    assert models.rollback(generated, ACCEPTANCE_MODEL) == original
+
+
+def test_a_version_registered_without_a_decision_is_gated_when_training_runs_again(generated):
+    client = tracking.configure(generated.config)
+    original = tracking.get_alias(client, ACCEPTANCE_MODEL)
+    # a run cut off after registering its version and before the gate: same data, same fingerprint
+    orphan = _copy_of_champion(generated, client, original.tags).version
+    assert train.train_acceptance(generated, client).version == orphan
+    last = _last_decision(generated)
+    assert (last["decision"], last["candidate_version"], last["champion_version"]) == (
+        "promoted",
+        orphan,
+        original.version,
+    )
+    # the same fitted pipeline on the same holdout: the gate saw equal metrics
+    assert (
+        last["candidate_pr_auc"] == last["champion_pr_auc"]
+        and last["candidate_profit"] == last["champion_profit"]
+    )
+    assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == orphan
+    # decided now: the next run reuses it without another decision
+    assert train.train_acceptance(generated, client).version == orphan
+    assert _last_decision(generated)["decided_at"] == last["decided_at"]
+    assert models.rollback(generated, ACCEPTANCE_MODEL) == original.version
+
+
+def test_segmentation_decisions_are_recorded_and_it_rolls_back_too(generated):
+    client = tracking.configure(generated.config)
+    promotions = Lakehouse(generated.spark, generated.config).read("ops.model_promotions")
+    first = promotions.where(F.col("model_name") == SEGMENTS_MODEL).orderBy("decided_at").first()
+    assert (first["decision"], first["reason"], first["holdout_rows"]) == (
+        "promoted",
+        "no champion to compare with",
+        None,
+    )
+    assert tracking.get_alias(client, SEGMENTS_MODEL).version == first["candidate_version"]
+    with pytest.raises(RollbackError, match="has no earlier champion to restore"):
+        models.rollback(generated, SEGMENTS_MODEL)
 
 
 def test_scoring_writes_drift_per_feature_and_for_the_score(generated):

@@ -1,6 +1,18 @@
+from datetime import date
+
 import pytest
 
-from ops.model_promotions import RollbackError, gate, previous_champion
+from ops.model_promotions import (
+    RollbackError,
+    backfill,
+    champions,
+    decide,
+    decide_segments,
+    gate,
+    previous_champion,
+)
+
+METRICS = {"pr_auc": 0.62, "profit": 900.0, "holdout_rows": 120.0}
 
 
 def test_a_candidate_must_match_the_champion_on_both_pr_auc_and_profit():
@@ -12,11 +24,52 @@ def test_a_candidate_must_match_the_champion_on_both_pr_auc_and_profit():
     assert not worse_profit.promote and "profit 800 < 850" in worse_profit.reason
 
 
+def decision(kind, version):
+    return {"decision": kind, "candidate_version": version}
+
+
 def test_rollback_restores_the_champion_promoted_before_the_current_one():
-    history = ["1", "3", "3", "4"]
-    assert previous_champion(history, "4") == "3"
-    assert previous_champion(history, "3") == "1"
-    with pytest.raises(RollbackError, match="no earlier promoted champion"):
-        previous_champion(history, "1")
-    with pytest.raises(RollbackError):
-        previous_champion(history, "2")  # a challenger was never champion
+    history = [decision("promoted", "1"), decision("challenger", "2"), decision("promoted", "3")]
+    history += [decision("promoted", "3"), decision("promoted", "4")]
+    assert champions(history) == ["1", "3", "4"]
+    assert previous_champion(champions(history), "4") == "3"
+    with pytest.raises(RollbackError, match="no earlier champion"):
+        previous_champion(["1"], "1")
+    with pytest.raises(RollbackError, match="version 2 is not the champion"):
+        previous_champion(champions(history), "2")  # a challenger was never champion
+
+
+def test_a_second_rollback_walks_past_the_version_rolled_back():
+    # promote 1 and 2, roll back (to 1), promote 3, roll back: 1 again, never 2
+    history = [decision("promoted", "1"), decision("promoted", "2"), decision("rollback", "1")]
+    history.append(decision("promoted", "3"))
+    assert champions(history) == ["1", "3"]
+    assert previous_champion(champions(history), "3") == "1"
+    history.append(decision("rollback", "1"))
+    with pytest.raises(RollbackError, match="version 1 has no earlier champion"):
+        previous_champion(champions(history), "1")
+
+
+def test_a_backfill_never_replaces_a_champion_trained_on_a_later_day():
+    assert backfill(date(2026, 5, 1), "2026-06-01").reason.endswith("a backfill")
+    assert backfill(date(2026, 6, 1), "2026-06-01") is None and backfill(date(2026, 5, 1), None) is None
+    row = decide("m", "5", METRICS, "4", {"pr_auc": 0.1, "profit": 0.0}, as_of=date(2026, 5, 1),
+                 champion_as_of="2026-06-01")  # fmt: skip
+    assert (row["decision"], row["champion_pr_auc"]) == ("challenger", 0.1)
+    assert decide("m", "5", METRICS, "4", {"pr_auc": 0.1, "profit": 0.0}, as_of=date(2026, 6, 2),
+                  champion_as_of="2026-06-01")["decision"] == "promoted"  # fmt: skip
+
+
+def test_segmentation_is_promoted_only_when_its_silhouette_is_not_worse_on_the_same_customers():
+    first = decide_segments("s", "1", 0.41, None, None, as_of=date(2026, 6, 1))
+    assert (first["decision"], first["reason"]) == ("promoted", "no champion to compare with")
+    comparison = {"champion_silhouette": 0.45, "kept_share": 0.92, "customers": 400.0}
+    worse = decide_segments(
+        "s", "2", 0.41, "1", comparison, as_of=date(2026, 6, 2), champion_as_of="2026-06-01"
+    )
+    assert worse["decision"] == "challenger" and worse["holdout_rows"] == 400
+    assert worse["reason"] == "silhouette 0.410 < 0.450 on the same customers; 92.0% keep their value segment"
+    better = decide_segments(
+        "s", "2", 0.47, "1", comparison, as_of=date(2026, 6, 2), champion_as_of="2026-06-01"
+    )
+    assert better["decision"] == "promoted" and better["reason"].startswith("silhouette 0.470 >= 0.450")

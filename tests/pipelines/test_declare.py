@@ -1,5 +1,9 @@
 """Declarations: validated when made, raw column names without Spark, a silver table's bronze and customers."""
 
+import inspect
+import re
+import sys
+
 import pytest
 
 from bronze import crm_case, orders
@@ -48,3 +52,25 @@ def test_a_vocabulary_dependent_contract_is_built_for_the_configured_vocabulary(
     contract = customer_features.TABLE.contract_for(vocabulary)
     assert "spend_pizza" in contract.columns and "orders_app" in contract.columns
     assert customer_features.TABLE.name == "gold.customer_features"
+
+
+IMPURE = re.compile(
+    r"\.(collect|count|toPandas|first)\(\)|\.(take|show|toLocalIterator)\(|SparkSession|sparkSession|createDataFrame|spark\.read|"
+    r"\.write\b|current_date|current_timestamp|datetime\.now|date\.today|\bopen\("
+)
+
+
+def test_table_modules_are_pure_functions_of_dataframes_and_a_run_date():
+    """Only pipelines/ touches sessions and storage, and no table module runs a Spark action or reads the
+    clock: a module declaring a table passes this scan of its source, line by line."""
+    from gold.tables import EVERY_TABLE
+
+    modules = {m.__name__: m for m in sys.modules.values() if getattr(m, "TABLE", None) in EVERY_TABLE}
+    assert {"silver.orders", "gold.customer_features", "gold.customer_segments"} <= set(modules)
+    impure = [
+        f"{name}:{number}: {line.strip()}"
+        for name, module in sorted(modules.items())
+        for number, line in enumerate(inspect.getsource(module).splitlines(), 1)
+        if IMPURE.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert impure == []
