@@ -10,8 +10,9 @@ from typing import Any
 
 from ops import dq_results, model_promotions
 from pipelines import runner
-from pipelines.cli import CONFIG, RUN, add_arguments, config_from_args
+from pipelines.cli import CONFIG, RUN, add_arguments, config_from_args, guarded
 from pipelines.config import Config
+from pipelines.errors import PipelineError
 from pipelines.runtime import RunContext
 from pipelines.session import start_run
 
@@ -45,11 +46,11 @@ def run_stage(args: argparse.Namespace, name: str, stage: Callable[[RunContext],
 def job_main(name: str, stage: Callable[[RunContext], object], argv: Sequence[str] | None = None) -> int:
     """The body of a spark-submit entry point: parse arguments, run one stage, write the run report."""
     parser = add_arguments(argparse.ArgumentParser(prog=name, description=stage.__doc__), [*RUN, *CONFIG])
-    return run_stage(parser.parse_args(argv), name, stage)
+    return guarded(lambda args: run_stage(args, name, stage), parser.parse_args(argv), (PipelineError,))
 
 
 def record_decision(ctx: RunContext, decision: dict[str, Any]) -> None:
     """A promotion, challenger or rollback decision as a row of ops.model_promotions."""
-    decided_at = datetime.now(timezone.utc).replace(microsecond=0)
+    decided_at = datetime.now(timezone.utc)
     row = model_promotions.decision_row(decision, decided_at=decided_at, run_id=ctx.run_id, as_of=ctx.as_of)
     runner.write_rows(ctx, model_promotions.TABLE, [row], dq_results.TABLE)

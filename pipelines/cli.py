@@ -40,6 +40,7 @@ CONFIG: list[Argument] = [
     ("--config", {"help": "TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)"}),
     ("--root", {"help": "lakehouse directory (overrides the config's root)"}),
     ("--master", {"help": "Spark master (default: the config's, or spark-submit's)"}),
+    ("--debug", {"action": "store_true", "help": "on failure, print the full trace instead of one line"}),
 ]
 RUN: list[Argument] = [
     ("--as-of", {"type": iso_date, "help": "logical run date YYYY-MM-DD (default: today, UTC)"}),
@@ -81,13 +82,44 @@ def build_parser(prog: str, description: str, commands: Mapping[str, Command]) -
 def dispatch(
     parser: argparse.ArgumentParser, argv: Sequence[str] | None, errors: tuple[type[Exception], ...]
 ) -> int:
-    """Run the chosen command; a bad value (exit 2) or a pipeline failure (exit 1) is one line on stderr."""
+    """Run the chosen command (see ``guarded``)."""
     args = parser.parse_args(argv)
+    return guarded(args.handler, args, errors)
+
+
+def guarded(handler: Handler, args: argparse.Namespace, errors: tuple[type[Exception], ...] = ()) -> int:
+    """Run a command: a bad value exits 2, a pipeline failure (``errors``) or any other failure exits 1,
+    each as one line on stderr; ``--debug`` lets the trace through instead."""
+    if not getattr(args, "debug", False):
+        _quiet_spark_errors()
     try:
-        return int(args.handler(args))
-    except (ConfigError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except errors as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return int(handler(args))
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        code = 2 if isinstance(exc, (ConfigError, ValueError)) and not isinstance(exc, errors) else 1
+        print(f"error: {one_line(exc, errors)}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _quiet_spark_errors() -> None:
+    """PySpark logs a SQL or DataFrame error with its JVM trace before raising it: the one line says it."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+
+
+def one_line(exc: BaseException, expected: tuple[type[Exception], ...] = ()) -> str:
+    """A failure as one line: the message's first line (for a JVM error, the Java exception's), prefixed
+    by its kind; for an unexpected kind, where to find the trace."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if isinstance(exc, (ConfigError, ValueError)) and not isinstance(exc, expected):
+        return first
+    hint = "" if isinstance(exc, expected) else " (--debug prints the trace)"
+    return f"{type(exc).__name__}: {first}{hint}"

@@ -47,3 +47,29 @@ def test_every_stage_takes_full_refresh_and_hands_it_to_the_run(monkeypatch):
     assert cli.main(["silver", "--full-refresh", "--root", "unused"]) == 2
     assert cli.main(["features", "--root", "unused"]) == 2
     assert started == {"lakehouse-silver": True, "lakehouse-features": False}
+
+
+def test_any_failure_is_one_line_and_debug_prints_the_trace(capsys, tmp_path):
+    def handler(args):
+        return len(open(tmp_path / "missing.csv").read())
+
+    parser = build_parser("t", "", {"go": ("go", handler, [])})
+    assert dispatch(parser, ["go"], ()) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: FileNotFoundError: [Errno 2] No such file or directory:")
+        and "missing.csv" in err
+    )
+    assert err.endswith("(--debug prints the trace)\n") and err.count("\n") == 1
+    with pytest.raises(FileNotFoundError):
+        dispatch(parser, ["go", "--debug"], ())
+
+
+def test_a_jvm_failure_is_named_by_its_first_line(spark, capsys):
+    def handler(args):
+        return spark.sql("SELECT 1/0 AS x").collect()[0]["x"]
+
+    parser = build_parser("t", "", {"go": ("go", handler, [])})
+    assert dispatch(parser, ["go"], ()) == 1
+    err = capsys.readouterr().err
+    assert "DIVIDE_BY_ZERO" in err and err.count("\n") == 1, err
