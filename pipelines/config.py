@@ -52,6 +52,23 @@ class SparkSettings:
             raise ConfigError(f"spark.catalog must be one of {CATALOGS}, not {self.catalog!r}")
 
 
+CHANGED_POLICIES = ("refuse", "ingest")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    settle_seconds: int = 60  # a file modified more recently may still be being written: next run
+    # a landed name delivered again with other content: "refuse" (logged as changed, named in an error
+    # line; its rows stay out) or "ingest" (appended as a new delivery; silver keeps the newest rows)
+    on_changed: str = "refuse"
+
+    def __post_init__(self) -> None:
+        if self.on_changed not in CHANGED_POLICIES:
+            raise ConfigError(f"ingest.on_changed must be one of {CHANGED_POLICIES}, not {self.on_changed!r}")
+        if int(self.settle_seconds) < 0:
+            raise ConfigError(f"ingest.settle_seconds must be 0 or more, not {self.settle_seconds!r}")
+
+
 VALID_FROM_POLICIES = ("signup", "updated_at")
 PROFILES = ("delivery", "grocery")
 
@@ -136,6 +153,7 @@ class Config:
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     spark: SparkSettings = field(default_factory=SparkSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     model: ModelSettings = field(default_factory=ModelSettings)

@@ -1,8 +1,15 @@
 """Landing zone -> bronze: every landed file is ingested once, as delivered, with lineage columns.
 
-- A file is identified by its name inside its source folder. A run ingests only files that neither the
-  ingest log nor the bronze table has seen; a file that reached bronze before a crash is never re-read
-  (the bronze commit itself records ``_source_file``), and its missing log row is repaired.
+- A delivery is identified by its name inside its source folder **and** its content (size and SHA-256).
+  A run ingests only files that neither the ingest log nor the bronze table has seen; a file that reached
+  bronze before a crash is never re-read (the bronze commit itself records ``_source_file``), and its
+  missing log row is repaired. Paths reach Spark literally (glob characters escaped) and lineage names are
+  decoded back to the names on disk, so any file name works.
+- A file modified within the last ``ingest.settle_seconds`` may still be being written: it waits for the
+  next run. An empty file is logged as ``empty`` and looked at again on every run. A symbolic link is
+  refused (named in an error line). A landed name delivered again with other content is ``changed``:
+  refused by default (logged once, named in an error line), or appended as a new delivery with
+  ``ingest.on_changed = "ingest"``. A rejected file delivered again corrected is ingested.
 - Values stay strings as delivered. Malformed records (broken JSON, a CSV line with the wrong number of
   fields) are kept with their raw text in ``_corrupt_record``: silver quarantines them, nothing is dropped.
 - CSV files are matched by header *name*, not position; a source without a fixed delimiter has it detected
@@ -15,14 +22,17 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import hashlib
+import re
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.config import Config
@@ -71,10 +81,52 @@ class IngestResult:
     log_rows: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
 
 
-def _landed_files(folder: Path) -> list[Path]:
+GLOB = re.compile(r"([\\\[\]{}*?])")
+
+
+def source_file() -> Column:
+    """The name of the file a row came from, as on disk: Spark names a file by its URI, where some
+    characters come back percent-encoded ("a b" -> "a%20b") and "+" stays as it is."""
+    return F.url_decode(F.regexp_replace(F.col("_metadata.file_name"), r"\+", "%2B"))
+
+
+def literal(path: Path) -> str:
+    """A path as Spark reads it literally: Hadoop expands glob characters ([, {, *, ?) unless escaped."""
+    return GLOB.sub(r"\\\1", str(path))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A landed file as this run finds it."""
+
+    path: Path
+    size: int
+    modified: float  # seconds since the epoch
+
+    @property
+    def modified_at(self) -> datetime:
+        return datetime.fromtimestamp(self.modified, timezone.utc)
+
+    def sha256(self) -> str:
+        with self.path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass
+class Triage:
+    """What a run does with each landed file of a source."""
+
+    new: list[Delivery] = field(default_factory=list)
+    empty: list[Delivery] = field(default_factory=list)  # logged once, looked at again next run
+    changed: list[tuple[Delivery, str]] = field(default_factory=list)  # refused re-deliveries (and hash)
+    refused: list[str] = field(default_factory=list)  # messages: symbolic links
+    settling: list[Path] = field(default_factory=list)
+
+
+def _listed(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+    return sorted(p for p in folder.iterdir() if not p.name.startswith((".", "_")))
 
 
 DELIMITERS = (",", "\t", ";")
@@ -92,43 +144,97 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[str, tuple[str, ...]
     return (chosen, tuple(h.strip() for h in first)) if first else None
 
 
-def _seen_files(ctx: RunContext, table: Table, log: Table) -> set[str]:
+def _logged(ctx: RunContext, table: Table, log: Table) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    """Per landed name, its log rows oldest first; a file in bronze without a log row gets one repaired."""
     lakehouse = ctx.lakehouse
-    seen: set[str] = set()
+    rows: dict[str, list[dict]] = defaultdict(list)  # type: ignore[type-arg]
     if lakehouse.exists(log.name):
-        logged = lakehouse.read(log.name).where(F.col("source") == table.name).select("file")
-        seen |= {r["file"] for r in logged.collect()}
+        logged = lakehouse.read(log.name).where(F.col("source") == table.name).orderBy("ingested_at")
+        columns = ("file", "status", "size_bytes", "content_sha256", "modified_at")
+        for r in logged.select(*columns).collect():
+            rows[r["file"]].append(r.asDict())
     if lakehouse.exists(table.name):
         in_bronze = {
             r["_source_file"] for r in lakehouse.read(table.name).select("_source_file").distinct().collect()
         }
-        missing = in_bronze - seen
+        missing = {f for f in in_bronze if not any(r["status"] == "ingested" for r in rows.get(f, []))}
         if missing:  # committed to bronze, but the run stopped before logging: repair the log
             _repair_log(ctx, table, log, missing)
-        seen |= in_bronze
-    return seen
+            for name in missing:
+                rows[name].append({"file": name, "status": "ingested", "size_bytes": None,
+                                   "content_sha256": None, "modified_at": None})  # fmt: skip
+    return rows
+
+
+def _same(delivery: Delivery, row: dict) -> bool:  # type: ignore[type-arg]
+    """Whether a landed file is the delivery a log row recorded: same size, and the same modification time
+    or else the same bytes (a row repaired from bronze knows neither: the name decides)."""
+    if row["size_bytes"] is None:
+        return True
+    if row["size_bytes"] != delivery.size:
+        return False
+    if row["modified_at"] is not None and abs(row["modified_at"].timestamp() - delivery.modified) < 1e-3:
+        return True
+    return row["content_sha256"] in (None, delivery.sha256())
+
+
+def triage(ctx: RunContext, table: Table, log: Table) -> Triage:
+    """Sort a source's landed files: new, empty, changed, refused or still settling; the rest were seen."""
+    settings, found = ctx.config.ingest, Triage()
+    logged = _logged(ctx, table, log)
+    now = time.time()
+    for path in _listed(ctx.config.landing(_source(table).folder)):
+        if path.is_symlink():
+            found.refused.append(f"{path} is a symbolic link: land a copy of the file instead")
+            continue
+        if not path.is_file():
+            continue
+        stat = path.stat()
+        delivery = Delivery(path, stat.st_size, stat.st_mtime)
+        if now - stat.st_mtime < settings.settle_seconds:
+            found.settling.append(path)
+            continue
+        rows = logged.get(path.name, [])
+        delivered = [r for r in rows if r["status"] in ("ingested", "rejected")]
+        if not delivered:
+            if delivery.size == 0:
+                found.empty.append(delivery)
+            else:
+                found.new.append(delivery)
+        elif not _same(delivery, delivered[-1]):
+            if delivered[-1]["status"] == "rejected" or settings.on_changed == "ingest":
+                found.new.append(delivery)  # a rejected file corrected, or re-deliveries welcome
+            else:
+                found.changed.append((delivery, delivery.sha256()))
+    # log an empty or changed file once per content, not on every run
+    seen = {(name, r["status"], r["content_sha256"]) for name, rs in logged.items() for r in rs}
+    found.empty = [d for d in found.empty if (d.path.name, "empty", d.sha256()) not in seen]
+    found.changed = [(d, h) for d, h in found.changed if (d.path.name, "changed", h) not in seen]
+    return found
 
 
 def _repair_log(ctx: RunContext, table: Table, log: Table, files: set[str]) -> None:
+    """Log rows for files bronze holds but the log does not (a run stopped between the two commits):
+    their rows counted from bronze lineage, their identity read from the landed file when it is there."""
     bronze = ctx.lakehouse.read(table.name).where(F.col("_source_file").isin(*files))
-    repaired = bronze.groupBy(F.col("_source_file").alias("file")).agg(
+    counted = bronze.groupBy("_source_file").agg(
         F.count(F.lit(1)).alias("rows"),
         F.count(CORRUPT).alias("malformed_rows"),
         F.first("_run_id").alias("run_id"),
         F.first("_ingested_at").alias("ingested_at"),
     )
-    rows = repaired.select(
-        F.lit(table.name).alias("source"),
-        "file",
-        F.lit(None).cast("bigint").alias("size_bytes"),
-        "rows",
-        "malformed_rows",
-        F.lit("ingested").alias("status"),
-        F.lit("log row repaired from bronze lineage").alias("error"),
-        "run_id",
-        "ingested_at",
-    )
-    ctx.lakehouse.append(log.contract_for(ctx.config.vocabulary), rows)
+    folder = ctx.config.landing(_source(table).folder)
+    rows = []
+    for r in counted.collect():
+        path = folder / r["_source_file"]
+        landed = Delivery(path, path.stat().st_size, path.stat().st_mtime) if path.is_file() else None
+        rows.append((
+            table.name, r["_source_file"], landed and landed.size, r["rows"], r["malformed_rows"], "ingested",
+            "log row repaired from bronze lineage", r["run_id"], r["ingested_at"],
+            landed and landed.sha256(), landed and landed.modified_at,
+        ))  # fmt: skip
+    contract = log.contract_for(ctx.config.vocabulary)
+    ctx.lakehouse.append(contract, ctx.spark.createDataFrame(rows, contract.schema))
     ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), table.name)
 
 
@@ -145,7 +251,7 @@ def _read_csv_group(
         )
         .options(enforceSchema="true", ignoreLeadingWhiteSpace="true", ignoreTrailingWhiteSpace="true")
         .schema(file_schema)
-        .load([str(p) for p in paths])
+        .load([literal(p) for p in paths])
     )
     declared = source.raw_columns
     extras = [h for h in header if h not in declared]
@@ -155,14 +261,14 @@ def _read_csv_group(
         *columns,
         F.col(CORRUPT),
         extra.alias("_extra_columns"),
-        F.col("_metadata.file_name").alias("_source_file"),
+        source_file().alias("_source_file"),
     )
 
 
 def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> DataFrame:
     # Read lines as text and parse them here: a malformed line keeps its exact text, and keys outside the
     # raw contract are kept as JSON in _extra_columns instead of being dropped.
-    lines = ctx.spark.read.text([str(p) for p in paths]).where(F.trim("value") != "")
+    lines = ctx.spark.read.text([literal(p) for p in paths]).where(F.trim("value") != "")
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
     record = F.from_json("value", f"{source.raw_ddl}, {CORRUPT} STRING", options)
     declared = list(source.raw_columns)
@@ -170,7 +276,7 @@ def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> Dat
     return lines.select(
         record.alias("r"),
         F.when(F.size(extra) > 0, F.to_json(extra)).alias("_extra_columns"),
-        F.col("_metadata.file_name").alias("_source_file"),
+        source_file().alias("_source_file"),
     ).select(*[f"r.{c}" for c in declared], f"r.{CORRUPT}", "_extra_columns", "_source_file")
 
 
@@ -236,7 +342,7 @@ def _append_batch(
     return counts, version
 
 
-def _report(ctx: RunContext, result: IngestResult, empty: Sequence[Path]) -> None:
+def _report(ctx: RunContext, result: IngestResult, found: Triage, blank: Sequence[Path]) -> None:
     for message in result.rejected:
         ctx.log.error("  REJECTED %s: %s", result.table, message)
     if result.extra_column_rows:
@@ -245,51 +351,92 @@ def _report(ctx: RunContext, result: IngestResult, empty: Sequence[Path]) -> Non
             result.table,
             result.extra_column_rows,
         )
-    if empty:
-        ctx.log.info("  %s: %d empty file(s) logged with 0 rows", result.table, len(empty))
+    if found.empty or blank:
+        ctx.log.info(
+            "  %s: %d empty file(s) logged, looked at again next run",
+            result.table,
+            len(found.empty) + len(blank),
+        )
+    if found.settling:
+        names = ", ".join(p.name for p in found.settling[:3]) + (" ..." if len(found.settling) > 3 else "")
+        ctx.log.info(
+            "  %s: %d file(s) modified in the last %d s, left for the next run: %s",
+            result.table, len(found.settling), ctx.config.ingest.settle_seconds, names,
+        )  # fmt: skip
+
+
+def _log_row(
+    ctx: RunContext,
+    table: Table,
+    delivery: Delivery,
+    ingested_at: datetime,
+    status: str,
+    rows: int = 0,
+    malformed: int = 0,
+    error: str | None = None,
+    sha256: str | None = None,
+) -> tuple:  # type: ignore[type-arg]
+    return (
+        table.name, delivery.path.name, delivery.size, rows, malformed, status, error, ctx.run_id, ingested_at,
+        sha256 or delivery.sha256(), delivery.modified_at,
+    )  # fmt: skip
 
 
 def ingest_source(ctx: RunContext, table: Table, log: Table) -> IngestResult:
-    """Append every not-yet-ingested landed file of one bronze table's source. The caller writes
-    ``result.log_rows`` with ``write_log``; a crash before that is repaired from bronze lineage."""
+    """Append every landed file of one bronze table's source not ingested yet (see the module's
+    docstring). The caller writes ``result.log_rows`` with ``write_log``; a crash before that is repaired
+    from bronze lineage."""
     source = _source(table)
     result = IngestResult(table.name)
     ctx.lakehouse.ensure(table.contract_for(ctx.config.vocabulary))
-    seen = _seen_files(ctx, table, log)
-    new_files = [p for p in _landed_files(ctx.config.landing(source.folder)) if p.name not in seen]
-    if not new_files:
-        return result
-    groups, rejected, empty = _plan(source, new_files)
+    found = triage(ctx, table, log)
     ingested_at = datetime.now(timezone.utc).replace(microsecond=0)
-    frames = [
-        _read_json(ctx, source, paths)
-        if source.format == "json"
-        else _read_csv_group(ctx, source, layout, paths)
-        for layout, paths in groups.items()
-    ]
-    counts, result.version = _append_batch(ctx, table, frames, ingested_at)
-    for path in new_files:
-        rows, malformed, extra = counts.get(path.name, (0, 0, 0))
-        status = "rejected" if path.name in rejected else "ingested"
-        result.log_rows.append(
-            (
-                table.name,
-                path.name,
-                path.stat().st_size,
-                rows,
-                malformed,
-                status,
-                rejected.get(path.name),
-                ctx.run_id,
-                ingested_at,
-            )
+    for delivery, sha256 in found.changed:
+        error = (
+            f"{delivery.path} was ingested before with other content ({delivery.size:,} bytes now): a delivery "
+            "is known by its name and content; land the new export under a new name, or set "
+            'ingest.on_changed = "ingest"'
         )
-        result.rows += rows
-        result.malformed_rows += malformed
-        result.extra_column_rows += extra
-    result.files = len(new_files) - len(rejected)
-    result.rejected = list(rejected.values())
-    _report(ctx, result, empty)
+        result.rejected.append(error)
+        result.log_rows.append(
+            _log_row(ctx, table, delivery, ingested_at, "changed", error=error, sha256=sha256)
+        )
+    result.rejected += found.refused
+    for delivery in found.empty:
+        result.log_rows.append(_log_row(ctx, table, delivery, ingested_at, "empty"))
+    if found.new:
+        by_path = {d.path: d for d in found.new}
+        groups, rejected, blank = _plan(source, list(by_path))
+        frames = [
+            _read_json(ctx, source, paths)
+            if source.format == "json"
+            else _read_csv_group(ctx, source, layout, paths)
+            for layout, paths in groups.items()
+        ]
+        counts, result.version = _append_batch(ctx, table, frames, ingested_at)
+        unknown = set(counts) - {d.path.name for d in found.new}
+        if unknown:
+            raise IngestError(
+                f"{table.name}: bronze lineage names {sorted(unknown)} match no landed file read"
+            )
+        for path, delivery in by_path.items():
+            if path in blank:
+                result.log_rows.append(_log_row(ctx, table, delivery, ingested_at, "empty"))
+                continue
+            rows, malformed, extra = counts.get(path.name, (0, 0, 0))
+            status = "rejected" if path.name in rejected else "ingested"
+            row = _log_row(
+                ctx, table, delivery, ingested_at, status, rows, malformed, rejected.get(path.name)
+            )
+            result.log_rows.append(row)
+            result.rows += rows
+            result.malformed_rows += malformed
+            result.extra_column_rows += extra
+        result.files = len(by_path) - len(rejected) - len(blank)
+        result.rejected += list(rejected.values())
+    else:
+        blank = []
+    _report(ctx, result, found, blank)
     return result
 
 
@@ -331,5 +478,5 @@ def land(config: Config, table: Table, path: Path) -> Path:
         )
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        shutil.copy2(path, target)  # keeps its modification time: when it was delivered
     return target

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ from pipelines.contract import Contract
 from pipelines.errors import PipelineError
 
 # When a run happened, not what it computed: left out of content hashes.
+TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_LOG = logging.getLogger(__name__)
 VOLATILE_COLUMNS = ("_ingested_at", "ingested_at", "evaluated_at", "decided_at", "refined_at")
 
 
@@ -99,10 +103,19 @@ class Lakehouse:
         if created:  # an existing table was registered when created (or by `lakehouse publish`)
             self.register(contract.name)
         existing = set(table.toDF().columns)
-        missing = [c for c in contract.columns if c not in existing]
+        missing = [f for f in contract.schema.fields if f.name not in existing]
+        if missing and all(f.nullable for f in missing):
+            # columns a newer contract adds, nullable: added in place (older rows read them as null)
+            added = ", ".join(
+                f"`{f.name}` {f.dataType.simpleString()} COMMENT {sql_literal(contract.comment(f.name) or '')}"
+                for f in missing
+            )
+            self.spark.sql(f"ALTER TABLE delta.`{self.path(contract.name)}` ADD COLUMNS ({added})")
+            return DeltaTable.forPath(self.spark, self.path(contract.name))
         if missing:
             raise TableError(
-                f"{contract.name} at {self.path(contract.name)} lacks contract columns {missing}; "
+                f"{contract.name} at {self.path(contract.name)} lacks contract columns "
+                f"{[f.name for f in missing]}; "
                 "the contract changed since the table was created (see README: changing vocabularies)"
             )
         return table
@@ -297,14 +310,21 @@ class Lakehouse:
         return rows, hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def tables(self) -> list[str]:
-        """Every table of the lakehouse found on disk, by name."""
-        return [
-            f"{layer}.{table_dir.name}"
+        """Every table of the lakehouse found on disk, by name; a Delta folder whose name is no table name
+        (a copy such as ``customer_marketing.bak``) is left out with a warning."""
+        found = [
+            (layer, table_dir.name)
             for layer in LAYERS
             if (self.config.tables_dir / layer).is_dir()
             for table_dir in sorted((self.config.tables_dir / layer).iterdir())
             if (table_dir / "_delta_log").is_dir()
         ]
+        for layer, folder in found:
+            if not TABLE_NAME.fullmatch(folder):
+                _LOG.warning(
+                    "left out %s: %r is not a table name", self.config.tables_dir / layer / folder, folder
+                )
+        return [f"{layer}.{folder}" for layer, folder in found if TABLE_NAME.fullmatch(folder)]
 
     def create_view(self, name: str, query: str, comment: str) -> None:
         """Create or replace a SQL view over registered tables, with its description."""

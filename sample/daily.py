@@ -10,6 +10,7 @@ deterministic for the seed and the day.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -83,6 +84,7 @@ def write_days(
 ) -> dict[str, int]:
     """Write ``days`` days of orders and web visits after ``end_date`` (the sample's last day + 1 onwards,
     up to the run date ``end_date + days``); returns the rows written per source."""
+    started = time.time()
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
     people = _population(np.random.default_rng(seed), customers, end_date, categories)
@@ -98,4 +100,5 @@ def write_days(
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{source}_{day.isoformat()}.jsonl").write_text("".join(f"{line}\n" for line in lines))
             written[source] += len(lines)
+    files.settle(landing, started, end_date + timedelta(days=days - 1))
     return written

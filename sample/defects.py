@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bronze import campaign_contacts, customers
+from sample.files import settle
 
 Record = dict[str, Any]
 
@@ -156,6 +158,7 @@ def _spoil_files(landing: Path, hit: dict[str, list[str]]) -> None:
 
 def inject_defects(landing: Path, rate: float, seed: int) -> dict[str, list[str]]:
     """Spoil about ``rate`` of the generated records; returns the ids hit per defect."""
+    started = time.time()
     if not 0 <= rate <= 0.5:
         raise ValueError(f"--defect-rate must be between 0 and 0.5, not {rate}")
     rng = np.random.default_rng(seed + 1_000_003)
@@ -164,4 +167,5 @@ def inject_defects(landing: Path, rate: float, seed: int) -> dict[str, list[str]
     _spoil_visits(landing, rate, rng, hit)
     _spoil_exports(landing, rate, rng, hit)
     _spoil_files(landing, hit)
+    settle(landing, started, None)
     return hit

@@ -97,3 +97,15 @@ def in_chunks(work: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
     spawn = multiprocessing.get_context("spawn")  # not fork: the caller may have threads (Spark starting)
     with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(tasks)), mp_context=spawn) as pool:
         yield from pool.map(work, tasks)
+
+
+def settle(landing: Path, since: float, day: date | None = None) -> None:
+    """Stamp the files written under ``landing`` since ``since`` (seconds since the epoch) as delivered at
+    the end of ``day``, an hour ago at the latest: generated files are history, long settled, and ingestion
+    leaves a file modified in its last ``ingest.settle_seconds`` for the next run."""
+    latest = datetime.now(timezone.utc).timestamp() - 3600
+    end = datetime.combine(day, time(23, 59), tzinfo=timezone.utc).timestamp() if day else latest
+    stamp = min(end, latest)
+    for path in landing.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.stat().st_mtime >= since - 1:
+            os.utime(path, (stamp, stamp))

@@ -21,6 +21,7 @@ processes: a million customers (~12M orders, ~16M web visits) take about two min
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -414,6 +415,7 @@ def generate(
     channels: Sequence[str] = tuple(BASE_CHANNEL_SHARES),
 ) -> GenerationSummary:
     """Write every source's raw files for ``customers`` customers whose history ends on ``end_date``."""
+    started = time.time()
     if customers < 1:
         raise ValueError(f"--customers must be at least 1, not {customers}")
     rng = np.random.default_rng(seed)
@@ -437,4 +439,5 @@ def generate(
         _write_complaints(rng, landing, people, end_date),
     )
     summary.files["customers"], summary.rows["customers"] = 2, _write_exports(rng, landing, people, end_date)
+    files.settle(landing, started, end_date)
     return summary

@@ -13,6 +13,7 @@ Deterministic for a seed.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 
 from bronze import campaign_contacts, customers, orders
 from sample.files import record as _record
+from sample.files import settle
 from sample.files import ts as _ts
 from sample.files import write_csv as _write_csv
 from sample.files import write_lines as _write_lines
@@ -158,6 +160,7 @@ def generate_grocery(
     landing: Path, households: int, seed: int, end_date: date, categories: Sequence[str] = DEPARTMENTS
 ) -> GenerationSummary:
     """Write a grocery retailer's landing files: baskets, campaign contacts and one CRM snapshot."""
+    started = time.time()
     if households < 1:
         raise ValueError(f"--customers must be at least 1, not {households}")
     rng = np.random.default_rng(seed)
@@ -174,4 +177,5 @@ def generate_grocery(
         1,
         _write_snapshot(rng, landing, ids, signup, end_date),
     )
+    settle(landing, started, end_date)
     return summary

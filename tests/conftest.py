@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +58,13 @@ def config(tmp_path) -> Config:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def ctx(spark, config) -> RunContext:  # type: ignore[no-untyped-def]
     return RunContext(spark, config, AS_OF, "run-test")
+
+
+def deliver(path: Path, text: str) -> Path:
+    """Land a file as a finished delivery: written, and modified an hour ago (ingestion leaves files
+    modified within ``ingest.settle_seconds`` for the next run)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    settled = time.time() - 3600
+    os.utime(path, (settled, settled))
+    return path

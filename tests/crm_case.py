@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bronze.crm_case import CASE_COLUMNS
+from tests.conftest import deliver
 
 QUIRKS = {
     "blank_income": 101,
@@ -86,6 +87,4 @@ def write(path: Path, rows: list[dict[str, object]], *, tab: bool, malformed: bo
     lines += [sep.join(cell(c, row[c]) for c in CASE_COLUMNS) for row in rows]
     if malformed:
         lines.append(MALFORMED_LINE.replace(",", sep))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    return path
+    return deliver(path, "\n".join(lines))

@@ -23,6 +23,7 @@ from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
 from sample import generate, inject_defects
 from sample.daily import write_days
 from silver.tables import TABLES as SILVER
+from tests.conftest import deliver
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS, SEED = 150, 3
@@ -53,8 +54,9 @@ def _land_second_delivery(ctx: RunContext) -> dict[str, object]:
     )
     assert waiting is not None, "the defects include an order of an unknown customer"
     stranger = json.loads(waiting["raw_record"])["customer_id"]
-    (landing / "customers" / "customers_arrived.csv").write_text(
-        HEADER + f"{stranger},1985,Master,Single,42000,0,0,2025-01-01,{end}T12:00:00Z\n"
+    deliver(
+        landing / "customers" / "customers_arrived.csv",
+        HEADER + f"{stranger},1985,Master,Single,42000,0,0,2025-01-01,{end}T12:00:00Z\n",
     )
     order = lakehouse.read("silver.orders").orderBy("order_id").first()
     again = {
@@ -65,7 +67,7 @@ def _land_second_delivery(ctx: RunContext) -> dict[str, object]:
         "is_deal": order["is_deal"],
         "items": [{"category": i["category"], "amount": i["amount"]} for i in order["items"]],
     }
-    (landing / "orders" / "orders_resent.jsonl").write_text(json.dumps(again) + "\n")
+    deliver(landing / "orders" / "orders_resent.jsonl", json.dumps(again) + "\n")
     contact = lakehouse.read("silver.campaign_contacts").orderBy("campaign_id", "customer_id").first()
     folder = landing / "campaign_contacts"
     headers = (f.read_text().splitlines()[0] for f in sorted(folder.glob("*.csv")))
@@ -76,8 +78,9 @@ def _land_second_delivery(ctx: RunContext) -> dict[str, object]:
         "contacted_at": contact["contacted_at"].isoformat() + "Z",
         "accepted": "0" if contact["accepted"] else "1",
     }
-    (folder / "contacts_corrected.csv").write_text(
-        header + "\n" + ",".join(values.get(c, "") for c in header.split(",")) + "\n"
+    deliver(
+        folder / "contacts_corrected.csv",
+        header + "\n" + ",".join(values.get(c, "") for c in header.split(",")) + "\n",
     )
     return {"stranger": int(stranger), "waiting": waiting["raw_record"], "order": order, "contact": contact}
 
@@ -150,7 +153,7 @@ def test_a_full_refresh_gives_the_same_tables_as_the_incremental_run(runs):
 
 
 def _deliver(ctx: RunContext, run_id: str, source: str, lines: list[str]) -> RunContext:
-    (ctx.config.landing_dir / source / f"{run_id}.jsonl").write_text("".join(f"{x}\n" for x in lines))
+    deliver(ctx.config.landing_dir / source / f"{run_id}.jsonl", "".join(f"{x}\n" for x in lines))
     run = dataclasses.replace(ctx, run_id=run_id, report={})
     ingest.run(run)
     refine.run(run)

@@ -23,6 +23,7 @@ from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse
 from sample import generate, inject_defects
 from silver.tables import TABLES as SILVER
+from tests.conftest import deliver
 
 pytestmark = pytest.mark.e2e
 EXPECTED_RULE = {
@@ -106,7 +107,7 @@ def test_files_with_schema_drift_are_kept_or_rejected_by_name(defective):
     log = {r["file"]: r for r in Lakehouse(ctx.spark, ctx.config).read(INGEST_LOG.name).collect()}
     rejected = log["contacts_export_without_responses.csv"]
     assert rejected["status"] == "rejected" and "accepted" in rejected["error"]
-    assert log["orders_empty.jsonl"]["rows"] == 0 and log["orders_empty.jsonl"]["status"] == "ingested"
+    assert log["orders_empty.jsonl"]["rows"] == 0 and log["orders_empty.jsonl"]["status"] == "empty"
     complaints = (
         Lakehouse(ctx.spark, ctx.config)
         .read("bronze.complaints")
@@ -134,8 +135,8 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
     (landing / "customers").mkdir(parents=True)
     (landing / "orders").mkdir(parents=True)
     header = "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at\n"
-    (landing / "customers" / "c1.csv").write_text(
-        header + "1,1980,PhD,Single,1,0,0,2026-01-01,2026-01-01T00:00:00Z\n"
+    deliver(
+        landing / "customers" / "c1.csv", header + "1,1980,PhD,Single,1,0,0,2026-01-01,2026-01-01T00:00:00Z\n"
     )
     lines = [
         {
@@ -148,15 +149,16 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
         }
         for c in (1, 2)
     ]
-    (landing / "orders" / "o.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    deliver(landing / "orders" / "o.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
     ctx = RunContext(spark, config, config.sample.end_date, "run-a")
     ingest.run(ctx)
     refine.run(ctx)
     lakehouse = Lakehouse(spark, config)
     assert [r["order_id"] for r in lakehouse.read("silver.orders").collect()] == ["O1"]
     # customer 2 arrives in a later export: replaying the quarantine moves their order into silver.orders
-    (landing / "customers" / "c2.csv").write_text(
-        header + "2,1990,Basic,Married,1,0,0,2026-01-05,2026-02-02T00:00:00Z\n"
+    deliver(
+        landing / "customers" / "c2.csv",
+        header + "2,1990,Basic,Married,1,0,0,2026-01-05,2026-02-02T00:00:00Z\n",
     )
     ingest.run(ctx)
     moves = replay(ctx, ["silver.orders"])

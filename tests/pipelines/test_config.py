@@ -49,6 +49,8 @@ def test_config_file_from_environment_variable(tmp_path):
         ("[spark]\nshuffle_partitions = 'many'\n", "spark.shuffle_partitions"),
         ("root = \n", "not valid TOML"),
         ("spark = 3\n", "must be a table"),
+        ("[ingest]\non_changed = 'overwrite'\n", r"ingest.on_changed must be one of \('refuse', 'ingest'\)"),
+        ("[ingest]\nsettle_seconds = -5\n", "ingest.settle_seconds must be 0 or more"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, text, message):

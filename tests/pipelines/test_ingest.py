@@ -1,4 +1,6 @@
+import dataclasses
 import json
+from datetime import date
 
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
@@ -6,6 +8,8 @@ from pyspark.sql import functions as F
 from bronze import customers, orders
 from ops.ingest_log import TABLE as INGEST_LOG
 from pipelines.ingest import ingest_source, write_log
+from pipelines.runtime import RunContext
+from tests.conftest import deliver
 
 HEADER = (
     "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at"
@@ -13,10 +17,7 @@ HEADER = (
 
 
 def land(config, folder, name, text):
-    path = config.landing(folder) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+    return deliver(config.landing(folder) / name, text)
 
 
 def ingest(ctx, source):
@@ -103,8 +104,26 @@ def test_a_file_missing_a_required_column_is_rejected_and_others_land(ctx):
         len(result.rejected) == 1 and "bad.csv" in result.rejected[0] and "updated_at" in result.rejected[0]
     )
     log = {r["file"]: (r["status"], r["rows"]) for r in ctx.lakehouse.read(INGEST_LOG.name).collect()}
-    assert log == {"bad.csv": ("rejected", 0), "good.csv": ("ingested", 1), "empty.csv": ("ingested", 0)}
-    assert ingest(ctx, customers.TABLE).files == 0  # neither the rejected nor the empty file is retried
+    assert log == {"bad.csv": ("rejected", 0), "good.csv": ("ingested", 1), "empty.csv": ("empty", 0)}
+    rerun = ingest(ctx, customers.TABLE)
+    assert (rerun.files, rerun.log_rows) == (0, [])  # nothing retried, and the empty file logged once
+    # the rejected file delivered again corrected, and the empty one filled: both land now
+    land(
+        ctx.config,
+        "customers",
+        "bad.csv",
+        f"{HEADER}\n3,1970,PhD,Single,1,0,0,2025-01-01,2025-01-01T00:00:00Z\n",
+    )
+    land(
+        ctx.config,
+        "customers",
+        "empty.csv",
+        f"{HEADER}\n4,1971,PhD,Single,1,0,0,2025-01-01,2025-01-01T00:00:00Z\n",
+    )
+    later = ingest(ctx, customers.TABLE)
+    assert (later.files, later.rows, later.rejected) == (2, 2, [])
+    ids = sorted(r["customer_id"] for r in ctx.lakehouse.read("bronze.customers").collect())
+    assert ids == ["2", "3", "4"]
 
 
 def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
@@ -122,6 +141,103 @@ def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
     assert ctx.lakehouse.read("bronze.customers").count() == 1
     log = ctx.lakehouse.read(INGEST_LOG.name).collect()
     assert [(r["file"], r["rows"], r["status"]) for r in log] == [("a.csv", 1, "ingested")]
+
+
+ODD_NAMES = (
+    "new orders.jsonl",
+    "orders_2026-0[5].jsonl",
+    "50%off.jsonl",
+    "a+b.jsonl",
+    "café.jsonl",
+    "x{1}?.jsonl",
+)
+
+
+def order_line(order_id: str) -> str:
+    order = {"order_id": order_id, "customer_id": 1, "ordered_at": "2026-01-01T10:00:00Z", "channel": "web"}
+    return json.dumps({**order, "is_deal": False, "items": [{"category": "wines", "amount": 5}]}) + "\n"
+
+
+def test_any_file_name_is_read_literally_once_and_logged_as_named(ctx):
+    land(ctx.config, "orders", "orders_2026-05.jsonl", order_line("plain-1") + order_line("plain-2"))
+    for n, name in enumerate(ODD_NAMES):
+        land(ctx.config, "orders", name, order_line(f"odd-{n}"))
+    first = ingest(ctx, orders.TABLE)
+    assert (first.files, first.rows) == (len(ODD_NAMES) + 1, len(ODD_NAMES) + 2)
+    bronze = ctx.lakehouse.read("bronze.orders").select("order_id", "_source_file")
+    expected = [(f"odd-{n}", name) for n, name in enumerate(ODD_NAMES)]
+    expected += [("plain-1", "orders_2026-05.jsonl"), ("plain-2", "orders_2026-05.jsonl")]
+    assert sorted(tuple(r) for r in bronze.collect()) == sorted(expected)
+    log = ctx.lakehouse.read(INGEST_LOG.name).select("file", "rows", "status")
+    assert sorted(tuple(r) for r in log.collect()) == sorted(
+        [(name, 1, "ingested") for name in ODD_NAMES] + [("orders_2026-05.jsonl", 2, "ingested")]
+    )
+    assert ingest(ctx, orders.TABLE).files == 0
+
+
+def test_a_crash_before_the_log_never_ingests_an_oddly_named_file_twice(ctx):
+    land(ctx.config, "orders", "new orders.jsonl", order_line("o-1"))
+    ingest_source(ctx, orders.TABLE, INGEST_LOG)  # bronze committed, then the run died before the log
+    assert ingest(ctx, orders.TABLE).files == 0
+    assert [tuple(r) for r in ctx.lakehouse.read(INGEST_LOG.name).select("file", "rows").collect()] == [
+        ("new orders.jsonl", 1)
+    ]
+    assert ctx.lakehouse.read("bronze.orders").count() == 1
+
+
+def test_a_file_still_being_written_waits_for_the_next_run(ctx):
+    path = ctx.config.landing("orders") / "orders_today.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(order_line("o-1"))  # modified just now: within ingest.settle_seconds (60 by default)
+    waiting = ingest(ctx, orders.TABLE)
+    assert (waiting.files, waiting.log_rows) == (0, [])
+    assert not ctx.lakehouse.read("bronze.orders").count()
+    deliver(path, order_line("o-1") + order_line("o-2"))  # finished, and settled
+    assert (ingest(ctx, orders.TABLE).rows, ctx.lakehouse.read("bronze.orders").count()) == (2, 2)
+
+
+def test_a_landed_name_delivered_again_with_other_content_is_refused_once_by_default(ctx):
+    land(ctx.config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
+    ingest(ctx, orders.TABLE)
+    path = land(ctx.config, "orders", "orders_2026-05.jsonl", order_line("o-1") + order_line("o-2"))
+    refused = ingest(ctx, orders.TABLE)
+    assert refused.files == 0 and len(refused.rejected) == 1
+    assert refused.rejected[0].startswith(f"{path} was ingested before with other content")
+    assert ingest(ctx, orders.TABLE).log_rows == []  # logged once, not on every run
+    log = ctx.lakehouse.read(INGEST_LOG.name).orderBy("ingested_at", "status").select("status", "size_bytes")
+    assert sorted(tuple(r) for r in log.collect()) == [
+        ("changed", path.stat().st_size),
+        ("ingested", len(order_line("o-1"))),
+    ]
+    assert [r["order_id"] for r in ctx.lakehouse.read("bronze.orders").collect()] == ["o-1"]
+    # the same bytes touched again are the same delivery: nothing refused
+    land(ctx.config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
+    assert ingest(ctx, orders.TABLE).rejected == []
+
+
+def test_a_changed_delivery_is_appended_when_the_policy_says_ingest(spark, config):
+    config = dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, on_changed="ingest"))
+    ctx = RunContext(spark, config, date(2026, 6, 30), "run-test")
+    land(config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
+    ingest(ctx, orders.TABLE)
+    land(config, "orders", "orders_2026-05.jsonl", order_line("o-1") + order_line("o-2"))
+    again = ingest(ctx, orders.TABLE)
+    assert (again.files, again.rows, again.rejected) == (1, 2, [])
+    assert sorted(r["order_id"] for r in ctx.lakehouse.read("bronze.orders").collect()) == [
+        "o-1",
+        "o-1",
+        "o-2",
+    ]
+
+
+def test_a_symbolic_link_is_refused_naming_it(ctx, tmp_path):
+    target = deliver(tmp_path / "elsewhere.jsonl", order_line("o-1"))
+    link = ctx.config.landing("orders") / "linked.jsonl"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    result = ingest(ctx, orders.TABLE)
+    assert result.rejected == [f"{link} is a symbolic link: land a copy of the file instead"]
+    assert (result.files, ctx.lakehouse.read("bronze.orders").count()) == (0, 0)
 
 
 def test_a_source_with_no_files_is_an_empty_table(ctx):

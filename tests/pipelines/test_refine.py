@@ -11,14 +11,13 @@ from pipelines.ingest import ingest_source
 from pipelines.quality import DataQualityError
 from pipelines.refine import refine_all
 from silver import customers
+from tests.conftest import deliver
 
 HEADER = ",".join(bronze_customers.SOURCE.raw_columns)
 
 
 def _land(ctx, lines):  # type: ignore[no-untyped-def]
-    path = ctx.config.landing("customers") / "export.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    deliver(ctx.config.landing("customers") / "export.csv", "\n".join([HEADER, *lines]) + "\n")
     ingest_source(ctx, bronze_customers.TABLE, ingest_log.TABLE)
 
 

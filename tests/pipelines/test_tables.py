@@ -1,3 +1,4 @@
+import shutil
 from datetime import date
 
 import pytest
@@ -92,6 +93,16 @@ def test_registered_tables_are_queryable_by_name(spark, config):
     lakehouse.merge(PEOPLE, rows(spark, [(7, "zed", 1)], PEOPLE))
     assert "silver.people" in lakehouse.register_catalog()
     assert spark.sql("SELECT name FROM silver.people WHERE id = 7").collect()[0]["name"] == "zed"
+    spark.sql("DROP TABLE silver.people")
+
+
+def test_a_copied_table_folder_is_left_out_of_the_catalog_not_a_failure(spark, config, caplog):
+    lakehouse = Lakehouse(spark, config)
+    lakehouse.merge(PEOPLE, rows(spark, [(7, "zed", 1)], PEOPLE))
+    copy = config.tables_dir / "silver" / "people.bak"
+    shutil.copytree(config.tables_dir / "silver" / "people", copy)
+    assert lakehouse.register_catalog() == ["silver.people"]
+    assert f"left out {copy}: 'people.bak' is not a table name" in caplog.text
     spark.sql("DROP TABLE silver.people")
 
 
