@@ -423,8 +423,8 @@ def generate(
     people = _population(rng, customers, end_date, categories)
     responsive, accepted = _past_acceptances(rng, people)
     landing.mkdir(parents=True, exist_ok=True)
-    files, count, last_before_pilot = _write_orders(seed, landing, people, end_date, (categories, channels))
-    summary.files["orders"], summary.rows["orders"] = files, count
+    written, count, last_before_pilot = _write_orders(seed, landing, people, end_date, (categories, channels))
+    summary.files["orders"], summary.rows["orders"] = written, count
     pilot_day = end_date - timedelta(days=PILOT[1])
     accepted[PILOT[0]] = _pilot_acceptances(rng, people, responsive, accepted, last_before_pilot, pilot_day)
     eligible = people.signup < pilot_day
