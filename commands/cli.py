@@ -81,7 +81,7 @@ def _evaluate_crm(args: argparse.Namespace) -> int:
 def _targets(args: argparse.Namespace) -> int:
     if not args.objective and not args.budget:
         raise ValueError("give --objective, --budget N, or both")
-    ctx = start_context(args, "lakehouse-targets")
+    ctx = start_context(args, "lakehouse-targets", writer=False)
     ctx = ctx.on(args.as_of or targets.latest_as_of(ctx))
     targets.run(ctx, objective=args.objective, budget=args.budget, output=args.output, limit=args.limit)
     return 0
@@ -122,7 +122,7 @@ def _sql(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not config.tables_dir.is_dir():
         raise TableError(f"no lakehouse tables under {config.tables_dir}; run `lakehouse demo` first")
-    ctx = start_context(args, "lakehouse-sql", config=config)
+    ctx = start_context(args, "lakehouse-sql", config=config, writer=False)
     publish.run(ctx)
     if args.query:
         return 0 if shell.run_statement(ctx.spark, args.query, args.limit) else 1

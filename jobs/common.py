@@ -24,6 +24,7 @@ def start_context(
     as_of: date | None = None,
     run_id: str | None = None,
     config: Config | None = None,
+    writer: bool = True,
 ) -> RunContext:
     return start_run(
         config or config_from_args(args),
@@ -32,6 +33,7 @@ def start_context(
         run_id,
         master_given=bool(args.master),
         full_refresh=bool(getattr(args, "full_refresh", False)),
+        writer=writer,
     )
 
 

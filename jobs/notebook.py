@@ -14,6 +14,6 @@ from pipelines.runtime import RunContext
 def open_lakehouse(root: str | None = None, app: str = "lakehouse-notebook") -> RunContext:
     """``ctx = open_lakehouse(); ctx.spark.sql("SELECT * FROM gold.segment_summary")``."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    ctx = start_context(argparse.Namespace(config=None, root=root, master=None), app)
+    ctx = start_context(argparse.Namespace(config=None, root=root, master=None), app, writer=False)
     runner.publish(ctx, EVERY_VIEW)
     return ctx

@@ -169,6 +169,11 @@ class Config:
         return self.root / "landing"
 
     @property
+    def lock_path(self) -> Path:
+        """The file whose lock a writing command holds (``pipelines.lock``)."""
+        return self.root / ".writer.lock"
+
+    @property
     def tables_dir(self) -> Path:
         return self.root / "tables"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
 
+from pipelines import lock
 from pipelines.config import Config
 from pipelines.runtime import RunContext, check_run_id, default_run_id
 
@@ -114,11 +115,16 @@ def start_run(
     *,
     master_given: bool = False,
     full_refresh: bool = False,
+    writer: bool = True,
 ) -> RunContext:
     """A run's context: the session (under spark-submit, the submitter's master unless one was given), the
-    run date (default today, UTC) and the run id (default ``run-<date>``)."""
+    run date (default today, UTC) and the run id (default ``run-<date>``). A writer holds the lakehouse's
+    writer lock and uses its persistent catalog; a reader takes no lock and registers the tables in a
+    catalog of its own session, so it never blocks a writer."""
     as_of = as_of or datetime.now(timezone.utc).date()
     run_id = check_run_id(run_id or default_run_id(as_of))  # before the session: a bad id costs no startup
+    if writer:
+        lock.hold(config, app)
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ
     spark = build_session(
         app,
@@ -126,6 +132,6 @@ def start_run(
         shuffle_partitions=config.spark.shuffle_partitions,
         driver_memory=None if submitted else config.spark.driver_memory,
         log_level=config.spark.log_level,
-        catalog_dir=config.catalog_dir if config.spark.catalog == "hive" else None,
+        catalog_dir=config.catalog_dir if writer and config.spark.catalog == "hive" else None,
     )
     return RunContext(spark, config, as_of, run_id, full_refresh=full_refresh)

@@ -68,3 +68,13 @@ def deliver(path: Path, text: str) -> Path:
     settled = time.time() - 3600
     os.utime(path, (settled, settled))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _writer_locks_given_back():  # type: ignore[no-untyped-def]
+    """A command run in this process holds its lakehouse's writer lock until the process ends: give it
+    back after each test, as separate processes would."""
+    yield
+    from pipelines import lock
+
+    lock.release_all()

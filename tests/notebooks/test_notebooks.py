@@ -1,5 +1,6 @@
-"""The notebooks run top to bottom against a generated lakehouse, so they never rot; and what the analyst
-notebook published stays in the lakehouse's persistent catalog for any later session."""
+"""The notebooks run top to bottom against a generated lakehouse, so they never rot (as readers: no writer
+lock, no persistent catalog); and what a writer published stays in the lakehouse's persistent catalog for
+any later session."""
 
 from __future__ import annotations
 
@@ -57,8 +58,14 @@ def test_the_analyst_notebook_runs_its_queries(root):
 
 
 def test_a_new_session_finds_the_published_tables_and_views_by_name(root):
-    # A fresh process with only the catalog settings, no registration: the analyst notebook's kernel
-    # published into <root>/catalog, and the names persist.
+    # `lakehouse publish` (a writer) registers into <root>/catalog; a fresh process with only the catalog
+    # settings, no registration, finds the names.
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    published = subprocess.run(
+        [sys.executable, "-m", "commands.cli", "publish", "--root", str(root), "--master", "local[1]"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr[-3000:]
     script = (
         "from pathlib import Path; from pipelines.session import build_session; "
         f"spark = build_session('check', master='local[1]', catalog_dir=Path({str(root / 'catalog')!r})); "
