@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import filecmp
 import hashlib
@@ -132,16 +133,32 @@ def _listed(folder: Path) -> list[Path]:
 DELIMITERS = (",", "\t", ";")
 
 
-def _csv_header(path: Path, delimiter: str | None) -> tuple[str, tuple[str, ...]] | None:
-    """The file's delimiter and header names; ``delimiter=None`` picks the candidate that splits the header
-    line into the most fields."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+Layout = tuple[str, tuple[str, ...], str]  # delimiter, header names, encoding
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 when the file's first MiB decodes as UTF-8; otherwise ISO-8859-1 (Latin-1), what older
+    spreadsheet and CRM exports write (one of the charsets Spark's CSV reader accepts)."""
+    with path.open("rb") as handle:
+        chunk = handle.read(1 << 20)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
+    except UnicodeDecodeError:
+        return "ISO-8859-1"
+    return "UTF-8"
+
+
+def _csv_header(path: Path, delimiter: str | None, encoding: str) -> Layout | None:
+    """The file's delimiter, header names (a byte-order mark left out) and encoding; ``delimiter=None``
+    picks the candidate that splits the header line into the most fields."""
+    python_encoding = "utf-8-sig" if encoding == "UTF-8" else encoding
+    with path.open(newline="", encoding=python_encoding, errors="replace") as handle:
         line = handle.readline()
     if not line.strip():
         return None
     chosen = delimiter or max(DELIMITERS, key=line.count)
     first = next(csv.reader([line], delimiter=chosen), None)
-    return (chosen, tuple(h.strip() for h in first)) if first else None
+    return (chosen, tuple(h.strip() for h in first), encoding) if first else None
 
 
 def _logged(ctx: RunContext, table: Table, log: Table) -> dict[str, list[dict]]:  # type: ignore[type-arg]
@@ -238,10 +255,8 @@ def _repair_log(ctx: RunContext, table: Table, log: Table, files: set[str]) -> N
     ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), table.name)
 
 
-def _read_csv_group(
-    ctx: RunContext, source: RawSource, layout: tuple[str, tuple[str, ...]], paths: Sequence[Path]
-) -> DataFrame:
-    delimiter, header = layout
+def _read_csv_group(ctx: RunContext, source: RawSource, layout: Layout, paths: Sequence[Path]) -> DataFrame:
+    delimiter, header, encoding = layout
     # Map columns by the files' own header names; every value is read as a string.
     file_schema = ", ".join(f"`{h}` STRING" for h in header) + f", {CORRUPT} STRING"
     raw = (
@@ -249,6 +264,7 @@ def _read_csv_group(
         .options(
             header="true", mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT, escape='"', sep=delimiter
         )
+        .option("encoding", encoding)
         .options(enforceSchema="true", ignoreLeadingWhiteSpace="true", ignoreTrailingWhiteSpace="true")
         .schema(file_schema)
         .load([literal(p) for p in paths])
@@ -268,7 +284,10 @@ def _read_csv_group(
 def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> DataFrame:
     # Read lines as text and parse them here: a malformed line keeps its exact text, and keys outside the
     # raw contract are kept as JSON in _extra_columns instead of being dropped.
-    lines = ctx.spark.read.text([literal(p) for p in paths]).where(F.trim("value") != "")
+    text = ctx.spark.read.text([literal(p) for p in paths])
+    lines = text.select(F.regexp_replace("value", "^\ufeff", "").alias("value"), "_metadata").where(
+        F.trim("value") != ""
+    )  # a byte-order mark is not part of the first record
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
     record = F.from_json("value", f"{source.raw_ddl}, {CORRUPT} STRING", options)
     declared = list(source.raw_columns)
@@ -280,26 +299,47 @@ def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> Dat
     ).select(*[f"r.{c}" for c in declared], f"r.{CORRUPT}", "_extra_columns", "_source_file")
 
 
+def _is_text(path: Path) -> bool:
+    """No NUL byte in the file's first 64 KiB: text (UTF-8, Latin-1, ...) rather than binary."""
+    with path.open("rb") as handle:
+        return b"\0" not in handle.read(65536)
+
+
 def _plan(
     source: RawSource, files: Sequence[Path]
-) -> tuple[dict[tuple[str, tuple[str, ...]], list[Path]], dict[str, str], list[Path]]:
+) -> tuple[dict[Layout, list[Path]], dict[str, str], list[Path]]:
     """Group CSV files by delimiter and header; reject files that lack a required column; set aside empty
     files."""
-    groups: dict[tuple[str, tuple[str, ...]], list[Path]] = defaultdict(list)
+    groups: dict[Layout, list[Path]] = defaultdict(list)
     rejected: dict[str, str] = {}
     empty: list[Path] = []
     for path in files:
         if path.stat().st_size == 0:
             empty.append(path)
             continue
-        if source.format == "json":
-            groups[("", ())].append(path)
+        if not _is_text(path):
+            rejected[path.name] = (
+                f"file {path} is not a text file (it holds NUL bytes): a {source.format} export was expected"
+            )
             continue
-        layout = _csv_header(path, source.delimiter)
+        encoding = _encoding(path)
+        if source.format == "json" and encoding != "UTF-8":
+            rejected[path.name] = f"file {path} is not UTF-8, as JSON must be: export it again as UTF-8"
+            continue
+        if source.format == "json":
+            groups[("", (), encoding)].append(path)
+            continue
+        layout = _csv_header(path, source.delimiter, encoding)
         if not layout:
             empty.append(path)
             continue
         header = layout[1]
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:
+            rejected[path.name] = (
+                f"file {path} names column(s) {twice} more than once: which one is meant is unknown"
+            )
+            continue
         missing = [c for c in source.required if c not in header]
         if missing:
             rejected[path.name] = f"file {path} lacks required column(s) {missing} (header: {list(header)})"

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import os
 from datetime import date
 
 from chispa import assert_df_equality
@@ -251,3 +252,51 @@ def test_a_source_with_no_files_is_an_empty_table(ctx):
     refined, _ = run_silver(ctx, silver_visits.TABLE, [])
     assert (refined.rows_read, refined.rows_written) == (0, 0)
     assert ctx.lakehouse.read("silver.web_visits").columns == list(silver_visits.CONTRACT.columns)
+
+
+def deliver_bytes(config, folder, name, data: bytes):
+    path = deliver(config.landing(folder) / name, "")
+    path.write_bytes(data)
+    settled = path.stat().st_mtime - 3600
+    os.utime(path, (settled, settled))
+    return path
+
+
+def test_awkward_files_land_as_meant_or_are_refused_naming_the_file(ctx):
+    row = "1,1980,PhD,Single,500,0,0,2025-01-01,2025-01-01T00:00:00Z\n"
+    deliver_bytes(ctx.config, "customers", "bom.csv", ("\ufeff" + HEADER + "\n" + row).encode())
+    latin = row.replace("1,1980", "2,1980").replace("Single", "Célibataire")
+    deliver_bytes(ctx.config, "customers", "latin1.csv", (HEADER + "\n" + latin).encode("latin-1"))
+    deliver_bytes(
+        ctx.config, "customers", "twice.csv", (HEADER + ",income\n" + row.rstrip() + ",9\n").encode()
+    )
+    deliver_bytes(ctx.config, "orders", "bom.jsonl", ("\ufeff" + order_line("bom")).encode())
+    deliver_bytes(
+        ctx.config, "orders", "latin1.jsonl", order_line("x").replace('"x"', '"é"').encode("latin-1")
+    )
+    deliver_bytes(ctx.config, "orders", "binary.jsonl", bytes(range(256)) * 40)
+    huge = json.loads(order_line("huge"))
+    huge["items"] = [{"category": "wines", "amount": 1}] * 100_000  # one line of ~3.5 MB
+    deliver_bytes(ctx.config, "orders", "huge.jsonl", (json.dumps(huge) + "\n").encode())
+    people, bought = ingest(ctx, customers.TABLE), ingest(ctx, orders.TABLE)
+    landed = ctx.lakehouse.read("bronze.customers").select("customer_id", "marital_status", "_source_file")
+    assert sorted(tuple(r) for r in landed.collect()) == [
+        ("1", "Single", "bom.csv"),
+        ("2", "Célibataire", "latin1.csv"),
+    ]
+    lines = ctx.lakehouse.read("bronze.orders").select("order_id", "_corrupt_record", "_source_file")
+    assert sorted(tuple(r) for r in lines.collect()) == [
+        ("bom", None, "bom.jsonl"),
+        ("huge", None, "huge.jsonl"),
+    ]
+    folder = ctx.config.landing_dir
+    assert people.rejected == [
+        f"file {folder / 'customers' / 'twice.csv'} names column(s) ['income'] more than once: which one is meant is unknown"
+    ]
+    assert sorted(bought.rejected) == [
+        f"file {folder / 'orders' / 'binary.jsonl'} is not a text file (it holds NUL bytes): a json export was expected",
+        f"file {folder / 'orders' / 'latin1.jsonl'} is not UTF-8, as JSON must be: export it again as UTF-8",
+    ]
+    log = {r["file"]: r["status"] for r in ctx.lakehouse.read(INGEST_LOG.name).collect()}
+    assert log == {"bom.csv": "ingested", "latin1.csv": "ingested", "twice.csv": "rejected", "bom.jsonl": "ingested",
+                   "latin1.jsonl": "rejected", "binary.jsonl": "rejected", "huge.jsonl": "ingested"}  # fmt: skip
