@@ -9,7 +9,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-grocery backtest bench cluster-up cluster-down test test-cluster test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest bench cluster-up cluster-down test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,8 +47,11 @@ test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
 test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
 	$(BIN)/python -m pytest -m cluster
 
+test-faults: $(BIN)/lakehouse ## kill a run at 20 moments, rerun, and compare every table with an uninterrupted run
+	$(BIN)/python -m pytest -m faults -s -p no:cacheprovider
+
 test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
-	$(BIN)/python -m pytest -m "not e2e and not cluster"
+	$(BIN)/python -m pytest -m "not e2e and not cluster and not faults"
 
 lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations
 	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs commands tests
