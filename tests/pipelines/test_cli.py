@@ -39,14 +39,14 @@ def test_every_stage_takes_full_refresh_and_hands_it_to_the_run(monkeypatch):
 
     started = {}
 
-    def start_run(config, app, as_of, run_id, *, master_given, full_refresh):  # type: ignore[no-untyped-def]
-        started[app] = full_refresh
+    def start_run(config, app, as_of, run_id, *, master_given, full_refresh, writer):  # type: ignore[no-untyped-def]
+        started[app] = (full_refresh, writer)
         raise ValueError("stop before Spark")
 
     monkeypatch.setattr(common, "start_run", start_run)
     assert cli.main(["silver", "--full-refresh", "--root", "unused"]) == 2
     assert cli.main(["features", "--root", "unused"]) == 2
-    assert started == {"lakehouse-silver": True, "lakehouse-features": False}
+    assert started == {"lakehouse-silver": (True, True), "lakehouse-features": (False, True)}
 
 
 def test_any_failure_is_one_line_and_debug_prints_the_trace(capsys, tmp_path):
