@@ -32,16 +32,17 @@ def decisions(ctx: RunContext, name: str) -> list[dict[str, Any]]:
     return [r.asDict() for r in history.collect()]
 
 
-def decided(ctx: RunContext, name: str, version: str) -> bool:
-    return any(
-        d["candidate_version"] == version and d["decision"] != "rollback" for d in decisions(ctx, name)
-    )
+def decided(history: list[dict[str, Any]], version: str) -> bool:
+    """Whether ``history`` (``decisions``) holds a gate's decision about ``version``."""
+    return any(d["candidate_version"] == version and d["decision"] != "rollback" for d in history)
 
 
-def settle(ctx: RunContext, client: mlflow.MlflowClient, name: str) -> str | None:
+def settle(
+    ctx: RunContext, client: mlflow.MlflowClient, name: str, history: list[dict[str, Any]]
+) -> str | None:
     """When the last recorded decision did not reach the registry (a run cut off between the row and
     the alias), move the alias as recorded; returns the champion so restored, None when in step."""
-    in_turn = model_promotions.champions(decisions(ctx, name))
+    in_turn = model_promotions.champions(history)
     current = tracking.champion(client, name)
     if not in_turn or (current is not None and current.version == in_turn[-1]):
         return None
@@ -85,12 +86,13 @@ def rollback(ctx: RunContext, name: str = at.MODEL_NAME) -> str:
         raise model_promotions.RollbackError(
             f"{model_promotions.TABLE.name} does not exist: no promotion to roll back"
         )
-    settled = settle(ctx, client, name)
+    history = decisions(ctx, name)
+    settled = settle(ctx, client, name, history)
     if settled is not None:
         ctx.log.info("%s: champion is version %s as recorded; run again to roll back further", name, settled)
         return settled
     current = tracking.get_alias(client, name).version
-    restored = model_promotions.previous_champion(model_promotions.champions(decisions(ctx, name)), current)
+    restored = model_promotions.previous_champion(model_promotions.champions(history), current)
     reason = f"rolled back from version {current} to {restored} by request"
     decision = {"model_name": name, "decision": "rollback", "candidate_version": restored}
     record_decision(ctx, {**decision, "champion_version": current, "reason": reason})

@@ -23,7 +23,8 @@ from pipelines.runtime import RunContext
 
 def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     settings, categories = ctx.config.model, ctx.config.categories
-    models.settle(ctx, client, seg.MODEL_NAME)
+    history = models.decisions(ctx, seg.MODEL_NAME)
+    models.settle(ctx, client, seg.MODEL_NAME, history)
     features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     data = customer_segments.segment_input(features, categories).persist()
     inputs = [*customer_segments.FEATURES, *customer_segments.taste_columns(categories)]
@@ -33,7 +34,7 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
     lines: list[str] = []
     try:
         registered = tracking.find_trained(client, seg.MODEL_NAME, fp)
-        if registered and models.decided(ctx, seg.MODEL_NAME, registered.version):
+        if registered and models.decided(history, registered.version):
             ctx.log.info(
                 "  %s: same data and parameters as version %s, reusing it", seg.MODEL_NAME, registered.version
             )
@@ -69,7 +70,8 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
 
 
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
-    models.settle(ctx, client, at.MODEL_NAME)
+    history = models.decisions(ctx, at.MODEL_NAME)
+    models.settle(ctx, client, at.MODEL_NAME, history)
     responses = runner.read(ctx, campaign_responses.TABLE)
     window = ctx.config.model.training_window_days
     completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
@@ -80,7 +82,7 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
     columns, params = at.fingerprint_inputs(ctx.config, training)
     fp = tracking.fingerprint(labelled, columns, params)
     existing = tracking.find_trained(client, at.MODEL_NAME, fp)
-    if existing and models.decided(ctx, at.MODEL_NAME, existing.version):
+    if existing and models.decided(history, existing.version):
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )

@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame
@@ -108,7 +109,9 @@ class Delivery:
     def modified_at(self) -> datetime:
         return datetime.fromtimestamp(self.modified, timezone.utc)
 
+    @cached_property
     def sha256(self) -> str:
+        """Read once per run, however many checks ask."""
         with self.path.open("rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
 
@@ -119,7 +122,7 @@ class Triage:
 
     new: list[Delivery] = field(default_factory=list)
     empty: list[Delivery] = field(default_factory=list)  # logged once, looked at again next run
-    changed: list[tuple[Delivery, str]] = field(default_factory=list)  # refused re-deliveries (and hash)
+    changed: list[Delivery] = field(default_factory=list)  # refused re-deliveries
     refused: list[str] = field(default_factory=list)  # messages: symbolic links
     settling: list[Path] = field(default_factory=list)
 
@@ -192,7 +195,7 @@ def _same(delivery: Delivery, row: dict) -> bool:  # type: ignore[type-arg]
         return False
     if row["modified_at"] is not None and abs(row["modified_at"].timestamp() - delivery.modified) < 1e-3:
         return True
-    return row["content_sha256"] in (None, delivery.sha256())
+    return row["content_sha256"] in (None, delivery.sha256)
 
 
 def triage(ctx: RunContext, table: Table, log: Table) -> Triage:
@@ -222,11 +225,11 @@ def triage(ctx: RunContext, table: Table, log: Table) -> Triage:
             if delivered[-1]["status"] == "rejected" or settings.on_changed == "ingest":
                 found.new.append(delivery)  # a rejected file corrected, or re-deliveries welcome
             else:
-                found.changed.append((delivery, delivery.sha256()))
+                found.changed.append(delivery)
     # log an empty or changed file once per content, not on every run
     seen = {(name, r["status"], r["content_sha256"]) for name, rs in logged.items() for r in rs}
-    found.empty = [d for d in found.empty if (d.path.name, "empty", d.sha256()) not in seen]
-    found.changed = [(d, h) for d, h in found.changed if (d.path.name, "changed", h) not in seen]
+    found.empty = [d for d in found.empty if (d.path.name, "empty", d.sha256) not in seen]
+    found.changed = [d for d in found.changed if (d.path.name, "changed", d.sha256) not in seen]
     return found
 
 
@@ -248,7 +251,7 @@ def _repair_log(ctx: RunContext, table: Table, log: Table, files: set[str]) -> N
         rows.append((
             table.name, r["_source_file"], landed and landed.size, r["rows"], r["malformed_rows"], "ingested",
             "log row repaired from bronze lineage", r["run_id"], r["ingested_at"],
-            landed and landed.sha256(), landed and landed.modified_at,
+            landed and landed.sha256, landed and landed.modified_at,
         ))  # fmt: skip
     contract = log.contract_for(ctx.config.vocabulary)
     ctx.lakehouse.append(contract, ctx.spark.createDataFrame(rows, contract.schema))
@@ -414,11 +417,10 @@ def _log_row(
     rows: int = 0,
     malformed: int = 0,
     error: str | None = None,
-    sha256: str | None = None,
 ) -> tuple:  # type: ignore[type-arg]
     return (
         table.name, delivery.path.name, delivery.size, rows, malformed, status, error, ctx.run_id, ingested_at,
-        sha256 or delivery.sha256(), delivery.modified_at,
+        delivery.sha256, delivery.modified_at,
     )  # fmt: skip
 
 
@@ -431,16 +433,14 @@ def ingest_source(ctx: RunContext, table: Table, log: Table) -> IngestResult:
     ctx.lakehouse.ensure(table.contract_for(ctx.config.vocabulary))
     found = triage(ctx, table, log)
     ingested_at = datetime.now(timezone.utc).replace(microsecond=0)
-    for delivery, sha256 in found.changed:
+    for delivery in found.changed:
         error = (
             f"{delivery.path} was ingested before with other content ({delivery.size:,} bytes now): a delivery "
             "is known by its name and content; land the new export under a new name, or set "
             'ingest.on_changed = "ingest"'
         )
         result.rejected.append(error)
-        result.log_rows.append(
-            _log_row(ctx, table, delivery, ingested_at, "changed", error=error, sha256=sha256)
-        )
+        result.log_rows.append(_log_row(ctx, table, delivery, ingested_at, "changed", error=error))
     result.rejected += found.refused
     for delivery in found.empty:
         result.log_rows.append(_log_row(ctx, table, delivery, ingested_at, "empty"))
