@@ -42,12 +42,12 @@ cluster-down: $(BIN)/lakehouse ## stop the cluster make cluster-up started
 	$(BIN)/lakehouse cluster down --root $(ROOT)
 
 test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
 	$(BIN)/python -m pytest -m cluster
 
-test-faults: $(BIN)/lakehouse ## kill a run at 20 moments, rerun, and compare every table with an uninterrupted run
+test-faults: $(BIN)/lakehouse ## kill a run at 20 moments and compare every table with an uninterrupted run; 20 bad inputs
 	$(BIN)/python -m pytest -m faults -s -p no:cacheprovider
 
 test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones

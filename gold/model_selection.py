@@ -90,15 +90,17 @@ def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
     its hyperparameter grid first, then the baselines with a single candidate each."""
     settings, vocabulary = config.model, config.vocabulary
     default = [Candidate(settings.reg_param, 1.0)]
-    return {
+    models: dict[str, tuple[FitPredict, list[Candidate]]] = {
         MODEL: (
             logistic(vocabulary, settings.seed),
             candidates(settings.reg_params, settings.positive_weights),
         ),
         "majority class": (majority, default),
         "rule: accepted a past campaign": (past_acceptance_rule, default),
-        "gradient-boosted trees": (logistic(vocabulary, settings.seed, "gbt"), default),
     }
+    if settings.tree_baseline:
+        models["gradient-boosted trees"] = (logistic(vocabulary, settings.seed, "gbt"), default)
+    return models
 
 
 ROWS_PER_PARTITION = 250_000

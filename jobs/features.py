@@ -14,8 +14,13 @@ from pipelines.runtime import RunContext
 
 
 def run_date(ctx: RunContext) -> None:
-    """Compute gold.customer_features as of the run date."""
-    with step(f"gold: customer features as of {ctx.as_of}"):
+    """Compute gold.customer_features as of the run date, unless it was computed by the same code from
+    inputs that have not changed on or before that day since."""
+    why = runner.outdated(ctx, customer_features.TABLE, ctx.as_of)
+    if why is None:
+        ctx.log.info("  features as of %s: kept (no input changed on or before that day)", ctx.as_of)
+        return
+    with step(f"gold: customer features as of {ctx.as_of} ({why})"):
         runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE)
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from pipelines.config import Config, ConfigError, load_config
+from pipelines.errors import first_line
 
 Argument = tuple[str, dict[str, Any]]
 Handler = Callable[[argparse.Namespace], int]
@@ -116,9 +117,7 @@ def _quiet_spark_errors() -> None:
 def one_line(exc: BaseException, expected: tuple[type[Exception], ...] = ()) -> str:
     """A failure as one line: the message's first line (for a JVM error, the Java exception's), prefixed
     by its kind; for an unexpected kind, where to find the trace."""
-    java = getattr(exc, "java_exception", None)
-    text = str(java.toString()) if java is not None else str(exc)
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = first_line(exc)
     if isinstance(exc, (ConfigError, ValueError)) and not isinstance(exc, expected):
         return first
     hint = "" if isinstance(exc, expected) else " (--debug prints the trace)"

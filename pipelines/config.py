@@ -61,12 +61,16 @@ class IngestSettings:
     # a landed name delivered again with other content: "refuse" (logged as changed, named in an error
     # line; its rows stay out) or "ingest" (appended as a new delivery; silver keeps the newest rows)
     on_changed: str = "refuse"
+    # one record per line: a longer line is no record (a whole export on one line, a dump), refused
+    max_line_bytes: int = 8 << 20
 
     def __post_init__(self) -> None:
         if self.on_changed not in CHANGED_POLICIES:
             raise ConfigError(f"ingest.on_changed must be one of {CHANGED_POLICIES}, not {self.on_changed!r}")
         if int(self.settle_seconds) < 0:
             raise ConfigError(f"ingest.settle_seconds must be 0 or more, not {self.settle_seconds!r}")
+        if int(self.max_line_bytes) < 1024:
+            raise ConfigError(f"ingest.max_line_bytes must be 1024 or more, not {self.max_line_bytes!r}")
 
 
 VALID_FROM_POLICIES = ("signup", "updated_at")
@@ -123,6 +127,7 @@ class ModelSettings:
     reg_params: tuple[float, ...] = (0.003, 0.01)  # the grid searched by cross-validation
     positive_weights: tuple[float, ...] = (1.0, 3.0)  # acceptor weight vs refuser (class weighting)
     cv_folds: int = 3
+    tree_baseline: bool = True  # compare with gradient-boosted trees: the slowest part of training
     drift_psi_threshold: float = 0.2  # a feature whose PSI or KS statistic exceeds these is flagged
     drift_ks_threshold: float = 0.1
     response_window_days: int = 14
@@ -219,8 +224,13 @@ def _coerce(value: Any, like: Any, key: str) -> Any:
     try:
         if isinstance(like, bool):
             if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
+                word = value.strip().lower()
+                if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                    raise ValueError("not true or false")
+                return word in ("1", "true", "yes", "on")
+            if not isinstance(value, bool):
+                raise ValueError("not true or false")
+            return value
         if isinstance(like, tuple):
             items = value.split(",") if isinstance(value, str) else list(value)
             cleaned = tuple(str(v).strip() for v in items if str(v).strip())

@@ -83,6 +83,7 @@ class IngestResult:
     log_rows: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
 
 
+LINE_CHUNK = 1 << 20  # bytes read at a time to hash a file and measure its lines
 GLOB = re.compile(r"([\\\[\]{}*?])")
 
 
@@ -110,10 +111,28 @@ class Delivery:
         return datetime.fromtimestamp(self.modified, timezone.utc)
 
     @cached_property
-    def sha256(self) -> str:
-        """Read once per run, however many checks ask."""
+    def _read(self) -> tuple[str, int]:
+        """SHA-256 of the bytes and the longest line's length, read once per run however many checks ask;
+        lengths are exact up to ``LINE_CHUNK`` bytes (a longer line reads as at least that long)."""
+        digest, longest, run = hashlib.sha256(), 0, 0
         with self.path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+            while chunk := handle.read(LINE_CHUNK):
+                digest.update(chunk)
+                first = chunk.find(b"\n")
+                if first < 0:
+                    run += len(chunk)
+                    continue
+                # lines between the chunk's first and last newline are shorter than the chunk
+                longest, run = max(longest, run + first), len(chunk) - chunk.rfind(b"\n") - 1
+        return digest.hexdigest(), max(longest, run)
+
+    @property
+    def sha256(self) -> str:
+        return self._read[0]
+
+    @property
+    def longest_line(self) -> int:
+        return self._read[1]
 
 
 @dataclass
@@ -164,25 +183,54 @@ def _csv_header(path: Path, delimiter: str | None, encoding: str) -> Layout | No
     return (chosen, tuple(h.strip() for h in first), encoding) if first else None
 
 
-def _logged(ctx: RunContext, table: Table, log: Table) -> dict[str, list[dict]]:  # type: ignore[type-arg]
-    """Per landed name, its log rows oldest first; a file in bronze without a log row gets one repaired."""
+LogHistory = dict[str, dict[str, list[dict]]]  # type: ignore[type-arg]
+
+
+def log_history(ctx: RunContext, log: Table) -> LogHistory:
+    """Every source's log rows per landed name, oldest first: one read of the log for all sources."""
+    history: LogHistory = defaultdict(lambda: defaultdict(list))
+    if ctx.lakehouse.exists(log.name):
+        ctx.lakehouse.ensure(log.contract_for(ctx.config.vocabulary))  # a log from before bronze_version
+        columns = (
+            "source",
+            "file",
+            "status",
+            "size_bytes",
+            "content_sha256",
+            "modified_at",
+            "bronze_version",
+        )
+        rows = ctx.lakehouse.read(log.name).select(*columns, "ingested_at").collect()
+        for r in sorted(rows, key=lambda r: r["ingested_at"]):  # sorted here: no shuffle for a small table
+            history[r["source"]][r["file"]].append(r.asDict())
+    return history
+
+
+def _logged(ctx: RunContext, table: Table, log: Table, history: LogHistory) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    """Per landed name, its log rows oldest first; a file in bronze without a log row gets one repaired.
+    Bronze lineage is only read when bronze holds a commit newer than every logged version (a run stopped
+    between its bronze commit and its log commit, or a log from before versions were logged)."""
     lakehouse = ctx.lakehouse
-    rows: dict[str, list[dict]] = defaultdict(list)  # type: ignore[type-arg]
-    if lakehouse.exists(log.name):
-        logged = lakehouse.read(log.name).where(F.col("source") == table.name).orderBy("ingested_at")
-        columns = ("file", "status", "size_bytes", "content_sha256", "modified_at")
-        for r in logged.select(*columns).collect():
-            rows[r["file"]].append(r.asDict())
-    if lakehouse.exists(table.name):
-        in_bronze = {
-            r["_source_file"] for r in lakehouse.read(table.name).select("_source_file").distinct().collect()
-        }
-        missing = {f for f in in_bronze if not any(r["status"] == "ingested" for r in rows.get(f, []))}
-        if missing:  # committed to bronze, but the run stopped before logging: repair the log
-            _repair_log(ctx, table, log, missing)
-            for name in missing:
-                rows[name].append({"file": name, "status": "ingested", "size_bytes": None,
-                                   "content_sha256": None, "modified_at": None})  # fmt: skip
+    rows = history[table.name]
+    if not lakehouse.exists(table.name):
+        return rows
+    version = lakehouse.version(table.name)
+    logged = [r["bronze_version"] for rs in rows.values() for r in rs if r.get("bronze_version") is not None]
+    if logged and version <= max(logged):
+        return rows
+    batches: dict[str, set[datetime]] = defaultdict(set)  # per file, the ingestions bronze holds
+    for r in lakehouse.read(table.name).select("_source_file", "_ingested_at").distinct().collect():
+        batches[r["_source_file"]].add(r["_ingested_at"])
+    missing: set[tuple[str, datetime]] = set()
+    for name, times in batches.items():
+        logged_at = {r.get("ingested_at") for r in rows.get(name, []) if r["status"] == "ingested"}
+        if len(times) > len(logged_at):  # committed to bronze, but the run stopped before logging
+            missing |= {(name, t) for t in times - logged_at}
+    if missing:
+        _repair_log(ctx, table, log, missing, version)
+        for name, at in sorted(missing):
+            rows[name].append({"file": name, "status": "ingested", "size_bytes": None, "content_sha256": None,
+                               "modified_at": None, "bronze_version": version, "ingested_at": at})  # fmt: skip
     return rows
 
 
@@ -198,10 +246,10 @@ def _same(delivery: Delivery, row: dict) -> bool:  # type: ignore[type-arg]
     return row["content_sha256"] in (None, delivery.sha256)
 
 
-def triage(ctx: RunContext, table: Table, log: Table) -> Triage:
+def triage(ctx: RunContext, table: Table, log: Table, history: LogHistory | None = None) -> Triage:
     """Sort a source's landed files: new, empty, changed, refused or still settling; the rest were seen."""
     settings, found = ctx.config.ingest, Triage()
-    logged = _logged(ctx, table, log)
+    logged = _logged(ctx, table, log, log_history(ctx, log) if history is None else history)
     now = time.time()
     for path in _listed(ctx.config.landing(_source(table).folder)):
         if path.is_symlink():
@@ -233,25 +281,29 @@ def triage(ctx: RunContext, table: Table, log: Table) -> Triage:
     return found
 
 
-def _repair_log(ctx: RunContext, table: Table, log: Table, files: set[str]) -> None:
-    """Log rows for files bronze holds but the log does not (a run stopped between the two commits):
+def _repair_log(
+    ctx: RunContext, table: Table, log: Table, missing: set[tuple[str, datetime]], version: int
+) -> None:
+    """Log rows for ingestions bronze holds but the log does not (a run stopped between the two commits):
     their rows counted from bronze lineage, their identity read from the landed file when it is there."""
+    files = sorted({name for name, _ in missing})
     bronze = ctx.lakehouse.read(table.name).where(F.col("_source_file").isin(*files))
-    counted = bronze.groupBy("_source_file").agg(
+    counted = bronze.groupBy("_source_file", "_ingested_at").agg(
         F.count(F.lit(1)).alias("rows"),
         F.count(CORRUPT).alias("malformed_rows"),
         F.first("_run_id").alias("run_id"),
-        F.first("_ingested_at").alias("ingested_at"),
     )
     folder = ctx.config.landing(_source(table).folder)
     rows = []
     for r in counted.collect():
+        if (r["_source_file"], r["_ingested_at"]) not in missing:
+            continue
         path = folder / r["_source_file"]
         landed = Delivery(path, path.stat().st_size, path.stat().st_mtime) if path.is_file() else None
         rows.append((
             table.name, r["_source_file"], landed and landed.size, r["rows"], r["malformed_rows"], "ingested",
-            "log row repaired from bronze lineage", r["run_id"], r["ingested_at"],
-            landed and landed.sha256, landed and landed.modified_at,
+            "log row repaired from bronze lineage", r["run_id"], r["_ingested_at"],
+            landed and landed.sha256, landed and landed.modified_at, version,
         ))  # fmt: skip
     contract = log.contract_for(ctx.config.vocabulary)
     ctx.lakehouse.append(contract, ctx.spark.createDataFrame(rows, contract.schema))
@@ -420,19 +472,21 @@ def _log_row(
 ) -> tuple:  # type: ignore[type-arg]
     return (
         table.name, delivery.path.name, delivery.size, rows, malformed, status, error, ctx.run_id, ingested_at,
-        delivery.sha256, delivery.modified_at,
+        delivery.sha256, delivery.modified_at, None,  # bronze_version: stamped once the source is done
     )  # fmt: skip
 
 
-def ingest_source(ctx: RunContext, table: Table, log: Table) -> IngestResult:
+def ingest_source(
+    ctx: RunContext, table: Table, log: Table, history: LogHistory | None = None
+) -> IngestResult:
     """Append every landed file of one bronze table's source not ingested yet (see the module's
     docstring). The caller writes ``result.log_rows`` with ``write_log``; a crash before that is repaired
     from bronze lineage."""
     source = _source(table)
     result = IngestResult(table.name)
     ctx.lakehouse.ensure(table.contract_for(ctx.config.vocabulary))
-    found = triage(ctx, table, log)
-    ingested_at = datetime.now(timezone.utc).replace(microsecond=0)
+    found = triage(ctx, table, log, history)
+    ingested_at = datetime.now(timezone.utc)  # to the microsecond: it tells two ingestions of a file apart
     for delivery in found.changed:
         error = (
             f"{delivery.path} was ingested before with other content ({delivery.size:,} bytes now): a delivery "
@@ -446,7 +500,15 @@ def ingest_source(ctx: RunContext, table: Table, log: Table) -> IngestResult:
         result.log_rows.append(_log_row(ctx, table, delivery, ingested_at, "empty"))
     if found.new:
         by_path = {d.path: d for d in found.new}
-        groups, rejected, blank = _plan(source, list(by_path))
+        limit = ctx.config.ingest.max_line_bytes
+        too_long = {
+            d.path.name: f"file {d.path} holds a line of more than {limit:,} bytes (ingest.max_line_bytes): "
+            "not one record per line; export it again with one record per line"
+            for d in found.new
+            if d.longest_line > limit
+        }
+        groups, rejected, blank = _plan(source, [p for p in by_path if p.name not in too_long])
+        rejected |= too_long
         frames = [
             _read_json(ctx, source, paths)
             if source.format == "json"
@@ -476,6 +538,9 @@ def ingest_source(ctx: RunContext, table: Table, log: Table) -> IngestResult:
         result.rejected += list(rejected.values())
     else:
         blank = []
+    if result.log_rows:
+        version = result.version if result.version is not None else ctx.lakehouse.version(table.name)
+        result.log_rows = [(*row[:-1], version) for row in result.log_rows]
     _report(ctx, result, found, blank)
     return result
 
@@ -484,9 +549,10 @@ def ingest_all(ctx: RunContext, tables: Sequence[Table], log: Table) -> list[Ing
     """Ingest every landed file not yet in bronze (exactly once per file), sources side by side; the log
     is written in one commit at the end, also when a source failed."""
     results: list[IngestResult] = []
+    history = log_history(ctx, log)
 
     def ingest(table: Table) -> None:
-        result = ingest_source(ctx, table, log)
+        result = ingest_source(ctx, table, log, history)
         results.append(result)
         ctx.record("ingest", table.name, {k: v for k, v in asdict(result).items() if k != "log_rows"})
         ctx.log.info(

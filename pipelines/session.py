@@ -104,6 +104,15 @@ def build_session(
         builder = builder.config(key, value)
     spark = configure_spark_with_delta_pip(builder).getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
+    if log_level.upper() in ("ERROR", "FATAL", "OFF"):
+        # a failed task is logged by the executor and the scheduler, then raised to the caller, which says
+        # it once (in local mode the executor shares the console)
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        for name in ("org.apache.spark.executor.Executor", "org.apache.spark.scheduler.TaskSetManager"):
+            jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+                name, jvm.org.apache.logging.log4j.Level.FATAL
+            )
     return spark
 
 

@@ -85,7 +85,19 @@ class Lakehouse:
         return str(self.config.table_path(name))
 
     def exists(self, name: str) -> bool:
-        return DeltaTable.isDeltaTable(self.spark, self.path(name))
+        """Whether the table is there; a folder holding data files but no Delta log (``_delta_log`` deleted
+        or never restored) is refused: read as absent, the next write would start the table afresh."""
+        if DeltaTable.isDeltaTable(self.spark, self.path(name)):
+            return True
+        folder = self.config.table_path(name)
+        if folder.is_dir() and any(
+            p.name != "_delta_log" and not p.name.startswith(".") for p in folder.iterdir()
+        ):
+            raise TableError(
+                f"{name} at {folder} holds data files but no Delta log (_delta_log missing or empty): restore "
+                "the folder from a backup, or move it away to rebuild the table"
+            )
+        return False
 
     def ensure(self, contract: Contract) -> DeltaTable:
         """Create the table from its contract if it does not exist (columns, NOT NULL, partitions, comments)."""

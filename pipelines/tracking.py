@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame
 
 from pipelines import figures
 from pipelines.config import Config
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, first_line
 from pipelines.tables import digest
 
 CHAMPION = "champion"
@@ -37,6 +37,10 @@ class ModelNotFoundError(PipelineError):
 
 class RegistryError(PipelineError):
     """The registry did not answer (a locked or broken store): not the same as "no such model"."""
+
+
+class ModelLoadError(PipelineError):
+    """A registered version whose artifacts cannot be read back (deleted or damaged files)."""
 
 
 def _not_found(exc: MlflowException) -> bool:
@@ -149,7 +153,18 @@ def get_alias(client: MlflowClient, name: str, alias: str = CHAMPION) -> Registe
 
 def load_model(name: str, alias: str = CHAMPION, version: str | None = None) -> PipelineModel:
     """The version with ``alias``, or the numbered ``version`` when given."""
-    return mlflow.spark.load_model(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}")
+    uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
+    try:
+        return mlflow.spark.load_model(uri)
+    except MlflowException as exc:
+        if _not_found(exc):
+            raise ModelNotFoundError(f"{uri} does not exist; run `lakehouse train` first") from exc
+        raise _failed(f"loading {uri}", exc) from exc
+    except Exception as exc:  # the artifacts: missing files, unreadable metadata or data
+        raise ModelLoadError(
+            f"{uri} cannot be loaded ({type(exc).__name__}: {first_line(exc)[:300]}): its artifacts are damaged "
+            f"or missing; roll back (`lakehouse models rollback --model {name}`) or retrain"
+        ) from exc
 
 
 def log_k_selection(view: str, fits: Mapping[int, Mapping[str, float]], best_k: int) -> None:

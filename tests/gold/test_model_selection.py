@@ -3,7 +3,16 @@
 import pytest
 from pyspark.sql import functions as F
 
-from gold.model_selection import Candidate, as_text, assign_folds, evaluate, nested_cross_validation, select
+from gold.model_selection import (
+    MODEL,
+    Candidate,
+    as_text,
+    assign_folds,
+    compared,
+    evaluate,
+    nested_cross_validation,
+    select,
+)
 from gold.objectives import Economics
 
 ECONOMICS = Economics(3.0, 11.0)
@@ -95,3 +104,17 @@ def test_as_text_prints_counts_and_money_whole_and_rates_to_three_places():
     table = pd.DataFrame({"roc_auc": [0.81234], "contacts": [1234.4], "profit": [5678.9]}, index=["lr"])
     lines = as_text(table).splitlines()
     assert lines[1].split() == ["lr", "0.812", "1,234", "5,679"]
+
+
+def test_the_tree_baseline_is_compared_unless_switched_off():
+    from pipelines.config import load_config
+
+    with_trees = compared(load_config(environ={}))
+    without = compared(load_config(environ={"LAKEHOUSE_MODEL_TREE_BASELINE": "false"}))
+    assert list(with_trees) == [
+        MODEL,
+        "majority class",
+        "rule: accepted a past campaign",
+        "gradient-boosted trees",
+    ]
+    assert list(without) == list(with_trees)[:3]

@@ -51,6 +51,9 @@ def test_config_file_from_environment_variable(tmp_path):
         ("spark = 3\n", "must be a table"),
         ("[ingest]\non_changed = 'overwrite'\n", r"ingest.on_changed must be one of \('refuse', 'ingest'\)"),
         ("[ingest]\nsettle_seconds = -5\n", "ingest.settle_seconds must be 0 or more"),
+        ("[ingest]\nmax_line_bytes = 10\n", "ingest.max_line_bytes must be 1024 or more"),
+        ("[model]\ntree_baseline = 'maybe'\n", "model.tree_baseline.*not true or false"),
+        ("[model]\ntree_baseline = 1\n", "model.tree_baseline.*not true or false"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, text, message):
@@ -69,3 +72,8 @@ def test_table_names_must_have_a_layer():
     config = load_config(overrides={"root": Path("/tmp/x")}, environ={})
     with pytest.raises(ConfigError, match=r"<layer>\.<table>"):
         config.table_path("customer_marketing")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("no", False), ("Off", False), ("true", True), ("1", True)])
+def test_a_flag_from_the_environment_reads_the_usual_words(text, expected):
+    assert load_config(environ={"LAKEHOUSE_MODEL_TREE_BASELINE": text}).model.tree_baseline is expected

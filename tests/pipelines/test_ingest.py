@@ -186,6 +186,26 @@ def test_a_crash_before_the_log_never_ingests_an_oddly_named_file_twice(ctx):
     assert ctx.lakehouse.read("bronze.orders").count() == 1
 
 
+def test_a_crash_before_the_log_is_found_after_logged_runs(ctx):
+    land(ctx.config, "orders", "a.jsonl", order_line("o-1"))
+    ingest(ctx, orders.TABLE)
+    logged = ctx.lakehouse.read(INGEST_LOG.name).select("file", "bronze_version").collect()
+    assert [tuple(r) for r in logged] == [("a.jsonl", ctx.lakehouse.version("bronze.orders"))]
+    land(ctx.config, "orders", "b.jsonl", order_line("o-2"))
+    ingest_source(ctx, orders.TABLE, INGEST_LOG)  # bronze committed b, then the run died before the log
+    assert ingest(ctx, orders.TABLE).files == 0  # bronze is a version ahead of the log: lineage is read
+    log = ctx.lakehouse.read(INGEST_LOG.name).select("file", "rows", "status", "bronze_version")
+    bronze = ctx.lakehouse.version("bronze.orders")
+    assert sorted(tuple(r) for r in log.collect()) == [
+        ("a.jsonl", 1, "ingested", bronze - 1),
+        ("b.jsonl", 1, "ingested", bronze),
+    ]
+    assert sorted(r[0] for r in ctx.lakehouse.read("bronze.orders").select("order_id").collect()) == [
+        "o-1",
+        "o-2",
+    ]
+
+
 def test_a_file_still_being_written_waits_for_the_next_run(ctx):
     path = ctx.config.landing("orders") / "orders_today.jsonl"
     path.parent.mkdir(parents=True)
@@ -228,6 +248,23 @@ def test_a_changed_delivery_is_appended_when_the_policy_says_ingest(spark, confi
         "o-1",
         "o-1",
         "o-2",
+    ]
+
+
+def test_a_crash_before_the_log_never_appends_a_changed_delivery_twice(spark, config):
+    config = dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, on_changed="ingest"))
+    ctx = RunContext(spark, config, date(2026, 6, 30), "run-test")
+    land(config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
+    ingest(ctx, orders.TABLE)
+    land(config, "orders", "orders_2026-05.jsonl", order_line("o-1") + order_line("o-2"))
+    ingest_source(ctx, orders.TABLE, INGEST_LOG)  # bronze committed the new content, the log did not
+    assert ingest(ctx, orders.TABLE).files == 0
+    bronze = ctx.lakehouse.read("bronze.orders")
+    assert sorted(r["order_id"] for r in bronze.collect()) == ["o-1", "o-1", "o-2"]
+    log = ctx.lakehouse.read(INGEST_LOG.name).orderBy("ingested_at").select("rows", "status", "error")
+    assert [tuple(r) for r in log.collect()] == [
+        (1, "ingested", None),
+        (2, "ingested", "log row repaired from bronze lineage"),
     ]
 
 

@@ -1,0 +1,95 @@
+"""The fault suite's lakehouses (`make test-faults`): a small generated one built by an uninterrupted run,
+and the same data through a sequence of killed attempts. The kills run in a thread of their own from the
+start of the session (each attempt is a process), alongside the tests that need only the first."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from sample import generate
+
+AS_OF = "2026-06-30"
+KILLS = int(os.environ.get("FAULT_KILLS", "20"))
+# the moments: a step's start line, then a random delay. Every step gets a kill, the rest fall on random
+# steps; attempts go through the steps in run order, so each attempt resumes the work the previous one cut
+STEPS = (
+    "▶ ingest", "▶ silver", "▶ gold: customer features", "▶ gold: responses", "▶ train: segmentation",
+    "▶ train: campaign acceptance", "▶ score: segments", "▶ score: campaign acceptance",
+    "▶ score: segment profiles", "▶ score: drift", "▶ publish",
+)  # fmt: skip
+# training kept small (one candidate, two folds, no tree baseline): the suite is about what survives a fault
+ENV = {
+    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "LAKEHOUSE_MODEL_SEGMENT_K_MAX": "3",
+    "LAKEHOUSE_MODEL_CV_FOLDS": "2", "LAKEHOUSE_MODEL_REG_PARAMS": "0.01",
+    "LAKEHOUSE_MODEL_POSITIVE_WEIGHTS": "3.0", "LAKEHOUSE_MODEL_TREE_BASELINE": "false",
+}  # fmt: skip
+
+
+def run_command(root: Path) -> list[str]:
+    run = [sys.executable, "-m", "commands.cli", "run", "--root", str(root), "--as-of", AS_OF]
+    return [*run, "--master", "local[2]"]
+
+
+def landed(root: Path) -> Path:
+    generate(root / "landing", 150, seed=4)
+    return root
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """A lakehouse one whole run built without interruption."""
+    root = landed(tmp_path_factory.mktemp("faults") / "clean")
+    done = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root
+
+
+def _killed_attempt(root: Path, step: str, delay: float) -> str:
+    """Start a run, kill it ``delay`` seconds after it starts ``step`` (or when it ends first)."""
+    process = subprocess.Popen(
+        run_command(root), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    where = "the end"
+    for line in process.stdout:
+        if step in line:
+            where = line.strip()
+            break
+    time.sleep(delay)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return where
+
+
+def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
+    """KILLS killed attempts at random moments, then one attempt run to its end."""
+    rng = random.Random(20261130)
+    steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
+    moments = []
+    for n, at in enumerate(sorted(steps)):
+        step, delay = STEPS[at], rng.uniform(0.0, 4.0)
+        moments.append(f"{_killed_attempt(root, step, delay)} +{delay:.1f}s")
+        print(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}", flush=True)
+    final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-3000:]
+    return root, moments
+
+
+@pytest.fixture(scope="session")
+def kill_sequence(tmp_path_factory) -> Iterator[Future[tuple[Path, list[str]]]]:  # type: ignore[no-untyped-def]
+    """The killed lakehouse and its kill moments, computed in the background: ``.result()`` waits."""
+    root = landed(tmp_path_factory.mktemp("faults") / "killed")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kills") as pool:
+        yield pool.submit(_kill_and_finish, root)
