@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +21,7 @@ from sample import generate
 
 AS_OF = "2026-06-30"
 KILLS = int(os.environ.get("FAULT_KILLS", "20"))
+ATTEMPT_SECONDS = 600
 # the moments: a step's start line, then a random delay. Every step gets a kill, the rest fall on random
 # steps; attempts go through the steps in run order, so each attempt resumes the work the previous one cut
 STEPS = (
@@ -61,11 +63,17 @@ def _killed_attempt(root: Path, step: str, delay: float) -> str:
         start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
+    # an attempt that neither reaches its step nor ends within ATTEMPT_SECONDS hung: stop it and say so
+    watchdog = threading.Timer(ATTEMPT_SECONDS, os.killpg, (process.pid, signal.SIGKILL))
+    watchdog.start()
     where = "the end"
     for line in process.stdout:
         if step in line:
             where = line.strip()
             break
+    watchdog.cancel()
+    if where == "the end" and process.wait() == -signal.SIGKILL:
+        raise AssertionError(f"an attempt hung: neither {step!r} nor its end within {ATTEMPT_SECONDS} s")
     time.sleep(delay)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)

@@ -17,7 +17,7 @@ import pytest
 
 from commands import cli
 from pipelines.config import load_config
-from pipelines.log import get_logger
+from pipelines.log import LOGGER_NAME
 from pipelines.tables import Lakehouse
 from tests.conftest import deliver
 from tests.faults.conftest import AS_OF
@@ -186,13 +186,18 @@ class _Lines(logging.Handler):
 
 @pytest.fixture
 def log_lines():  # type: ignore[no-untyped-def]
-    handler = _Lines()
-    loggers = [get_logger(), logging.getLogger("pipelines.tables")]  # get_logger: configured first
+    # the project logger's console handler, made on first use, would hold the stream captured for one test;
+    # here it gets none: the lines are collected, at INFO and above
+    handler, project = _Lines(), logging.getLogger(LOGGER_NAME)
+    loggers = [project, logging.getLogger("pipelines.tables")]
+    level = project.level
+    project.setLevel(logging.INFO)
     for logger in loggers:
         logger.addHandler(handler)
     yield handler.lines
     for logger in loggers:
         logger.removeHandler(handler)
+    project.setLevel(level)
 
 
 @pytest.mark.parametrize("name", list(CASES))
