@@ -4,6 +4,7 @@ describes each contacted customer as of then), and the responses of completed ca
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 from gold import campaign_responses, customer_features
 from jobs.common import job_main
@@ -13,15 +14,20 @@ from pipelines.log import step
 from pipelines.runtime import RunContext
 
 
-def run_date(ctx: RunContext) -> None:
-    """Compute gold.customer_features as of the run date, unless it was computed by the same code from
-    inputs that have not changed on or before that day since."""
-    why = runner.outdated(ctx, customer_features.TABLE, ctx.as_of)
+def _unless_current(ctx: RunContext, as_of: date, what: str) -> None:
+    """Compute gold.customer_features as of ``as_of``, unless it was computed by the same code from inputs
+    that have not changed on or before that day since."""
+    why = runner.outdated(ctx, customer_features.TABLE, as_of)
     if why is None:
-        ctx.log.info("  features as of %s: kept (no input changed on or before that day)", ctx.as_of)
+        ctx.log.info("  features as of %s: kept (no input changed on or before that day)", as_of)
         return
-    with step(f"gold: customer features as of {ctx.as_of} ({why})"):
-        runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE)
+    with step(f"gold: customer features as of {as_of} ({what}{why})"):
+        runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)
+
+
+def run_date(ctx: RunContext) -> None:
+    """Compute gold.customer_features as of the run date (unless current)."""
+    _unless_current(ctx, ctx.as_of, "")
 
 
 def training_dates(ctx: RunContext) -> None:
@@ -32,12 +38,7 @@ def training_dates(ctx: RunContext) -> None:
         window = ctx.config.model.training_window_days
         dates = [r[0] for r in campaign_responses.training_dates(responses, ctx.as_of, window).collect()]
     for as_of in dates:
-        why = runner.outdated(ctx, customer_features.TABLE, as_of)
-        if why is None:
-            ctx.log.info("  features as of %s: kept (no input changed on or before that day)", as_of)
-            continue
-        with step(f"gold: customer features as of {as_of} (a completed campaign's contact date: {why})"):
-            runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)
+        _unless_current(ctx, as_of, "a completed campaign's contact date: ")
 
 
 def run(ctx: RunContext) -> None:

@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
 from pipelines.config import Config
@@ -218,19 +218,30 @@ def _logged(ctx: RunContext, table: Table, log: Table, history: LogHistory) -> d
     logged = [r["bronze_version"] for rs in rows.values() for r in rs if r.get("bronze_version") is not None]
     if logged and version <= max(logged):
         return rows
-    batches: dict[str, set[datetime]] = defaultdict(set)  # per file, the ingestions bronze holds
-    for r in lakehouse.read(table.name).select("_source_file", "_ingested_at").distinct().collect():
-        batches[r["_source_file"]].add(r["_ingested_at"])
-    missing: set[tuple[str, datetime]] = set()
-    for name, times in batches.items():
+    batches: dict[str, list[Row]] = defaultdict(list)  # per file, the ingestions bronze holds, counted
+    counted = (
+        lakehouse.read(table.name)
+        .groupBy("_source_file", "_ingested_at")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.count(CORRUPT).alias("malformed_rows"),
+            F.first("_run_id").alias("run_id"),
+        )
+    )
+    for r in counted.collect():
+        batches[r["_source_file"]].append(r)
+    missing = []
+    for name, ingestions in batches.items():
         logged_at = {r.get("ingested_at") for r in rows.get(name, []) if r["status"] == "ingested"}
-        if len(times) > len(logged_at):  # committed to bronze, but the run stopped before logging
-            missing |= {(name, t) for t in times - logged_at}
+        if len(ingestions) > len(logged_at):  # committed to bronze, but the run stopped before logging
+            missing += [b for b in ingestions if b["_ingested_at"] not in logged_at]
     if missing:
         _repair_log(ctx, table, log, missing, version)
-        for name, at in sorted(missing):
-            rows[name].append({"file": name, "status": "ingested", "size_bytes": None, "content_sha256": None,
-                               "modified_at": None, "bronze_version": version, "ingested_at": at})  # fmt: skip
+        for b in sorted(missing, key=lambda b: b["_ingested_at"]):
+            rows[b["_source_file"]].append({
+                "file": b["_source_file"], "status": "ingested", "size_bytes": None, "content_sha256": None,
+                "modified_at": None, "bronze_version": version, "ingested_at": b["_ingested_at"],
+            })  # fmt: skip
     return rows
 
 
@@ -281,23 +292,12 @@ def triage(ctx: RunContext, table: Table, log: Table, history: LogHistory | None
     return found
 
 
-def _repair_log(
-    ctx: RunContext, table: Table, log: Table, missing: set[tuple[str, datetime]], version: int
-) -> None:
+def _repair_log(ctx: RunContext, table: Table, log: Table, missing: Sequence[Row], version: int) -> None:
     """Log rows for ingestions bronze holds but the log does not (a run stopped between the two commits):
-    their rows counted from bronze lineage, their identity read from the landed file when it is there."""
-    files = sorted({name for name, _ in missing})
-    bronze = ctx.lakehouse.read(table.name).where(F.col("_source_file").isin(*files))
-    counted = bronze.groupBy("_source_file", "_ingested_at").agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count(CORRUPT).alias("malformed_rows"),
-        F.first("_run_id").alias("run_id"),
-    )
+    their rows as counted from bronze lineage, their identity read from the landed file when it is there."""
     folder = ctx.config.landing(_source(table).folder)
     rows = []
-    for r in counted.collect():
-        if (r["_source_file"], r["_ingested_at"]) not in missing:
-            continue
+    for r in missing:
         path = folder / r["_source_file"]
         landed = Delivery(path, path.stat().st_size, path.stat().st_mtime) if path.is_file() else None
         rows.append((
@@ -307,6 +307,7 @@ def _repair_log(
         ))  # fmt: skip
     contract = log.contract_for(ctx.config.vocabulary)
     ctx.lakehouse.append(contract, ctx.spark.createDataFrame(rows, contract.schema))
+    files = {r["_source_file"] for r in missing}
     ctx.log.info("  repaired ingest log for %d file(s) of %s already in bronze", len(files), table.name)
 
 

@@ -236,9 +236,15 @@ def test_a_landed_name_delivered_again_with_other_content_is_refused_once_by_def
     assert ingest(ctx, orders.TABLE).rejected == []
 
 
-def test_a_changed_delivery_is_appended_when_the_policy_says_ingest(spark, config):
+def _welcoming_changes(spark, config):
+    """A run whose ingestion appends a landed name delivered again with other content."""
     config = dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, on_changed="ingest"))
-    ctx = RunContext(spark, config, date(2026, 6, 30), "run-test")
+    return RunContext(spark, config, date(2026, 6, 30), "run-test")
+
+
+def test_a_changed_delivery_is_appended_when_the_policy_says_ingest(spark, config):
+    ctx = _welcoming_changes(spark, config)
+    config = ctx.config
     land(config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
     ingest(ctx, orders.TABLE)
     land(config, "orders", "orders_2026-05.jsonl", order_line("o-1") + order_line("o-2"))
@@ -252,8 +258,8 @@ def test_a_changed_delivery_is_appended_when_the_policy_says_ingest(spark, confi
 
 
 def test_a_crash_before_the_log_never_appends_a_changed_delivery_twice(spark, config):
-    config = dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, on_changed="ingest"))
-    ctx = RunContext(spark, config, date(2026, 6, 30), "run-test")
+    ctx = _welcoming_changes(spark, config)
+    config = ctx.config
     land(config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
     ingest(ctx, orders.TABLE)
     land(config, "orders", "orders_2026-05.jsonl", order_line("o-1") + order_line("o-2"))
