@@ -33,7 +33,7 @@ def run_date(ctx: RunContext) -> None:
 def training_dates(ctx: RunContext) -> None:
     """Compute the responses of completed campaigns, and the features as of each one's contact date."""
     with step("gold: responses of completed campaigns"):
-        runner.refresh(ctx, campaign_responses.TABLE, dq_results.TABLE)
+        runner.refresh_unless_done(ctx, campaign_responses.TABLE, dq_results.TABLE)
         responses = runner.read(ctx, campaign_responses.TABLE)
         window = ctx.config.model.training_window_days
         dates = [r[0] for r in campaign_responses.training_dates(responses, ctx.as_of, window).collect()]

@@ -43,31 +43,49 @@ def check_drift(
     ctx.log.info("  drift since the customers of %s: %s", reference_as_of, ", ".join(flagged) or "none")
 
 
+OUTPUTS = (customer_segments.TABLE, customer_marketing.TABLE, segment_profiles.TABLE, feature_drift.TABLE)
+
+
 def run(ctx: RunContext) -> None:
-    """Assign segments and acceptance probabilities as of the run date with the champion models."""
+    """Assign segments and acceptance probabilities as of the run date with the champion models (kept
+    when the same champions already scored the same features with the same code)."""
     client = tracking.configure(ctx.config)
     features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     run_values = {"as_of": ctx.as_of, "run_id": ctx.run_id}
+    segmenter = tracking.get_alias(client, seg.MODEL_NAME)
+    scorer = tracking.get_alias(client, at.MODEL_NAME)
+    versions = {"segments": segmenter.version, "acceptance": scorer.version}
+    ctx.record("score", "model_versions", versions)
+    key = {
+        "as_of": str(ctx.as_of),
+        "features": ctx.lakehouse.version(customer_features.TABLE.name),
+        "models": versions,
+        "code": runner.code_key(ctx, seg, at, sys.modules[__name__]),
+    }
+    if runner.done_before(ctx, "score", key, OUTPUTS):
+        ctx.log.info(
+            "  scores as of %s kept: the same champions (segments v%s, acceptance v%s) scored the same "
+            "features", ctx.as_of, segmenter.version, scorer.version,
+        )  # fmt: skip
+        return
     with step(f"score: segments as of {ctx.as_of}"):
-        segmenter = tracking.get_alias(client, seg.MODEL_NAME)
         model = tracking.load_model(seg.MODEL_NAME)
         segments = seg.score(
             model, segmenter.tags, segmenter.version, features, ctx.config.categories, **run_values
         )
         runner.write(ctx, customer_segments.TABLE, segments, DQ)
     with step(f"score: campaign acceptance as of {ctx.as_of}"):
-        scorer = tracking.get_alias(client, at.MODEL_NAME)
         segments = runner.read(ctx, customer_segments.TABLE)
         model = tracking.load_model(at.MODEL_NAME)
         marketing, scores = at.marketing(
             model, scorer.tags, scorer.version, features, segments, ctx.config, **run_values
         )
         runner.write(ctx, customer_marketing.TABLE, marketing, DQ)
-    ctx.record("score", "model_versions", {"segments": segmenter.version, "acceptance": scorer.version})
     with step("score: segment profiles"):
         runner.refresh(ctx, segment_profiles.TABLE, DQ)
     with step("score: drift of features and score since the champion's training"):
         check_drift(ctx, scorer, features, scores)
+    runner.mark_done(ctx, "score", key, OUTPUTS)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ Every command takes the config arguments; a handler returns the exit code.
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -90,7 +93,14 @@ def dispatch(
 
 def guarded(handler: Handler, args: argparse.Namespace, errors: tuple[type[Exception], ...] = ()) -> int:
     """Run a command: a bad value exits 2, a pipeline failure (``errors``) or any other failure exits 1,
-    each as one line on stderr; ``--debug`` lets the trace through instead."""
+    each as one line on stderr; ``--debug`` lets the trace through instead. ``kill -USR1 <pid>`` prints
+    where every thread of a running command is (for a run that seems stuck), and the command goes on."""
+    if (
+        hasattr(signal, "SIGUSR1")
+        and sys.__stderr__ is not None
+        and threading.current_thread() is threading.main_thread()
+    ):
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     if not getattr(args, "debug", False):
         _quiet_spark_errors()
     try:

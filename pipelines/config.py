@@ -190,6 +190,10 @@ class Config:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
+    def state_path(self, step: str) -> Path:
+        """Where ``step`` records what it last computed from (``pipelines.runner.done_before``)."""
+        return self.root / "state" / f"{step}.json"
+
     @property
     def catalog_dir(self) -> Path:
         """The persistent table catalog (an embedded Hive metastore) and its warehouse."""

@@ -7,9 +7,14 @@ table's rule outcomes land in ops.dq_results, and a ``fail`` rule stops the run 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import inspect
-from collections.abc import Sequence
+import json
+import os
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from types import ModuleType
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -51,6 +56,66 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
             "fingerprint": table.fingerprint(ctx.config),
         }
     return write(ctx, table, frame, dq_results, as_of=as_of, metadata=metadata)
+
+
+def inputs_key(ctx: RunContext, table: Table, as_of: date | None = None) -> dict[str, Any]:
+    """What decides a computed table's rows: the date, its inputs' versions, its code and parameters."""
+    versions = {t.name: ctx.lakehouse.version(t.name) for t in table.inputs}
+    return {
+        "as_of": str(as_of or ctx.as_of),
+        "inputs": versions,
+        "fingerprint": table.fingerprint(ctx.config),
+    }
+
+
+def code_key(ctx: RunContext, *modules: ModuleType) -> str:
+    """A hash of ``modules``' source and of the config (its root aside): what decides a model stage's
+    output besides its inputs and models."""
+    settings = {k: v for k, v in dataclasses.asdict(ctx.config).items() if k != "root"}
+    parts = [json.dumps(settings, default=str, sort_keys=True), *(inspect.getsource(m) for m in modules)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def done_before(ctx: RunContext, step: str, key: Mapping[str, Any], outputs: Sequence[Table]) -> bool:
+    """Whether ``step`` last finished from the same ``key`` (date, input versions, models, code) and none
+    of its ``outputs`` was written since: doing it again would write what they already hold. A step cut
+    off before ``mark_done`` is done again."""
+    try:
+        state = json.loads(ctx.config.state_path(step).read_text())
+    except (OSError, ValueError):
+        return False
+    if state.get("key") != json.loads(json.dumps(key, default=str, sort_keys=True)):
+        return False
+    lakehouse = ctx.lakehouse
+    recorded = state.get("outputs", {})
+    return all(
+        lakehouse.exists(t.name) and lakehouse.version(t.name) == recorded.get(t.name) for t in outputs
+    )
+
+
+def mark_done(ctx: RunContext, step: str, key: Mapping[str, Any], outputs: Sequence[Table]) -> None:
+    """Record that ``step`` finished from ``key``, leaving its ``outputs`` at their current versions."""
+    state = {
+        "key": json.loads(json.dumps(key, default=str, sort_keys=True)),
+        "outputs": {t.name: ctx.lakehouse.version(t.name) for t in outputs},
+    }
+    path = ctx.config.state_path(step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(state, indent=1, sort_keys=True))
+    os.replace(partial, path)  # whole or not at all
+
+
+def refresh_unless_done(ctx: RunContext, table: Table, dq_results: Table) -> bool:
+    """``refresh`` the table as of the run date unless it was last computed from the same inputs, code
+    and date and not written since; returns whether it computed."""
+    key = inputs_key(ctx, table)
+    if done_before(ctx, table.name, key, [table]):
+        ctx.log.info("  %s: kept (computed from the same inputs for %s)", table.name, ctx.as_of)
+        return False
+    refresh(ctx, table, dq_results)
+    mark_done(ctx, table.name, key, [table])
+    return True
 
 
 def outdated(ctx: RunContext, table: Table, as_of: date) -> str | None:

@@ -33,6 +33,12 @@ def spark(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 GENERATED_CUSTOMERS = 400
+# Training for the end-to-end lakehouses: one candidate, two folds, no tree baseline. The grid search and
+# the tree baseline have tests of their own (tests/gold/test_model_selection.py, the CRM case's import);
+# these lakehouses test what the stages write, and a full grid would triple their cost.
+SMALL_TRAINING = {
+    "segment_k_max": 4, "cv_folds": 2, "reg_params": [0.01], "positive_weights": [3.0], "tree_baseline": False,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +49,7 @@ def generated(spark, tmp_path_factory) -> RunContext:  # type: ignore[no-untyped
     from sample import generate
 
     root = tmp_path_factory.mktemp("e2e") / "lakehouse"
-    config = load_config(overrides={"root": root, "model": {"segment_k_max": 4}}, environ={})
+    config = load_config(overrides={"root": root, "model": SMALL_TRAINING}, environ={})
     generate(config.landing_dir, GENERATED_CUSTOMERS, seed=3, end_date=config.sample.end_date)
     ctx = RunContext(spark, config, config.sample.end_date, default_run_id(config.sample.end_date))
     run_all.run(ctx)

@@ -4,6 +4,7 @@ start of the session (each attempt is a process), alongside the tests that need 
 
 from __future__ import annotations
 
+import collections
 import os
 import random
 import signal
@@ -21,7 +22,7 @@ from sample import generate
 
 AS_OF = "2026-06-30"
 KILLS = int(os.environ.get("FAULT_KILLS", "20"))
-ATTEMPT_SECONDS = 600
+ATTEMPT_SECONDS = 480  # an attempt reaches any step within about three minutes, even on a busy machine
 # the moments: a step's start line, then a random delay. Every step gets a kill, the rest fall on random
 # steps; attempts go through the steps in run order, so each attempt resumes the work the previous one cut
 STEPS = (
@@ -63,22 +64,42 @@ def _killed_attempt(root: Path, step: str, delay: float) -> str:
         start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
-    # an attempt that neither reaches its step nor ends within ATTEMPT_SECONDS hung: stop it and say so
-    watchdog = threading.Timer(ATTEMPT_SECONDS, os.killpg, (process.pid, signal.SIGKILL))
+    # an attempt that neither reaches its step nor ends within ATTEMPT_SECONDS hung: it prints where each
+    # of its Python and JVM threads waits, is stopped, and the failure shows that
+    watchdog = threading.Timer(ATTEMPT_SECONDS, _dump_and_kill, (process.pid,))
     watchdog.start()
-    where = "the end"
+    where, tail = "the end", collections.deque(maxlen=600)
     for line in process.stdout:
+        tail.append(line)
         if step in line:
             where = line.strip()
             break
     watchdog.cancel()
     if where == "the end" and process.wait() == -signal.SIGKILL:
-        raise AssertionError(f"an attempt hung: neither {step!r} nor its end within {ATTEMPT_SECONDS} s")
+        raise AssertionError(
+            f"an attempt hung: neither {step!r} nor its end within {ATTEMPT_SECONDS} s; its last output and "
+            "thread dumps:\n" + "".join(tail)
+        )
     time.sleep(delay)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     return where
+
+
+def _dump_and_kill(pid: int) -> None:
+    """Ask a hung attempt for its Python threads (SIGUSR1, see ``pipelines.cli.dispatch``) and its JVM's
+    threads (SIGQUIT to the java process of its group), give them time to print, then kill the group."""
+    os.kill(pid, signal.SIGUSR1)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pid and "java" in stat.read_text().split("(", 1)[1].split(")", 1)[0]:
+                os.kill(int(stat.parent.name), signal.SIGQUIT)
+        except (OSError, ValueError, IndexError):
+            continue  # a process that ended meanwhile
+    time.sleep(5)
+    os.killpg(pid, signal.SIGKILL)
 
 
 def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:

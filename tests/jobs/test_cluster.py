@@ -18,7 +18,10 @@ from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
 from sample import generate
 
 pytestmark = pytest.mark.cluster
-CONFIG = "[model]\nsegment_k_max = 4\n[spark]\nshuffle_partitions = 4\n"
+CONFIG = (
+    "[model]\nsegment_k_max = 4\ncv_folds = 2\nreg_params = [0.01]\npositive_weights = [3.0]\n"
+    "tree_baseline = false\n[spark]\nshuffle_partitions = 4\n"
+)
 LAKEHOUSE = [sys.executable, "-m", "commands.cli"]
 
 

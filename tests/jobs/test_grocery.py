@@ -14,6 +14,7 @@ from jobs import backtest, run_all
 from pipelines.config import load_config
 from pipelines.runtime import RunContext, default_run_id
 from sample import landing
+from tests.conftest import SMALL_TRAINING
 
 pytestmark = pytest.mark.e2e
 HOUSEHOLDS = 500
@@ -25,9 +26,7 @@ def grocery(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     config = load_config(
         "lakehouse.grocery.toml", {"root": tmp_path_factory.mktemp("grocery") / "lakehouse"}, environ={}
     )
-    config = load_config(
-        "lakehouse.grocery.toml", {"root": config.root, "model": {"segment_k_max": 4}}, environ={}
-    )
+    config = load_config("lakehouse.grocery.toml", {"root": config.root, "model": SMALL_TRAINING}, environ={})
     landing.write(config, HOUSEHOLDS)
     ctx = RunContext(spark, config, config.sample.end_date, default_run_id(config.sample.end_date))
     run_all.run(ctx)

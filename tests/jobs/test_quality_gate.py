@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobs import ingest, refine
@@ -172,63 +165,6 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
 
 def replay(ctx, names):  # type: ignore[no-untyped-def]
     return replay_quarantine(ctx, SILVER, dq_results.TABLE, refine_log.TABLE, names)
-
-
-def _ingest_command(root: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "jobs.ingest",
-        "--as-of",
-        "2026-06-30",
-        "--root",
-        str(root),
-        "--master",
-        "local[2]",
-    ]
-
-
-def test_a_run_killed_during_ingestion_and_rerun_equals_an_uninterrupted_run(spark, tmp_path):
-    roots = {name: tmp_path / name for name in ("killed", "clean")}
-    for root in roots.values():
-        generate(root / "landing", 150, seed=4)
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "LAKEHOUSE_SPARK_PARALLEL_TABLES": "1"}
-    process = subprocess.Popen(
-        _ingest_command(roots["killed"]), env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    deadline = time.monotonic() + 300
-    assert process.stdout is not None
-    for line in process.stdout:  # kill once the first source is committed and the next is under way
-        if "bronze.customers" in line or time.monotonic() > deadline:
-            break
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    lakehouse_killed = Lakehouse(spark, load_config(overrides={"root": roots["killed"]}, environ={}))
-    assert lakehouse_killed.exists("bronze.customers")
-    for root in roots.values():
-        subprocess.run(_ingest_command(root), env=env, check=True, capture_output=True)
-    lakehouse_clean = Lakehouse(spark, load_config(overrides={"root": roots["clean"]}, environ={}))
-    lineage = ["_ingested_at", "_run_id"]
-    for table in (
-        "bronze.customers",
-        "bronze.orders",
-        "bronze.web_visits",
-        "bronze.campaign_contacts",
-        "bronze.complaints",
-    ):
-        assert_df_equality(
-            lakehouse_killed.read(table).drop(*lineage),
-            lakehouse_clean.read(table).drop(*lineage),
-            ignore_row_order=True,
-            ignore_metadata=True,
-        )
-    columns = ["source", "file", "rows", "malformed_rows", "status"]
-    assert_df_equality(
-        lakehouse_killed.read(INGEST_LOG.name).select(*columns),
-        lakehouse_clean.read(INGEST_LOG.name).select(*columns),
-        ignore_row_order=True,
-        ignore_metadata=True,
-    )
 
 
 def test_a_broken_line_is_quarantined_an_unparseable_income_only_becomes_unknown(defective):

@@ -1,4 +1,9 @@
 import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -73,3 +78,27 @@ def test_a_jvm_failure_is_named_by_its_first_line(spark, capsys):
     assert dispatch(parser, ["go"], ()) == 1
     err = capsys.readouterr().err
     assert "DIVIDE_BY_ZERO" in err and err.count("\n") == 1, err
+
+
+WAITING = """
+import argparse, sys, time
+from pipelines.cli import guarded
+def waiting(args):
+    print("ready", flush=True)
+    time.sleep(20)
+    return 0
+sys.exit(guarded(waiting, argparse.Namespace()))
+"""
+
+
+def test_a_running_command_prints_its_threads_on_sigusr1_and_goes_on():
+    process = subprocess.Popen(
+        [sys.executable, "-c", WAITING], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    os.kill(process.pid, signal.SIGUSR1)
+    time.sleep(1)
+    assert process.poll() is None  # still running
+    process.terminate()
+    _, err = process.communicate(timeout=30)
+    assert "most recent call first" in err and "in waiting" in err

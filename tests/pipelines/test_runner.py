@@ -112,6 +112,34 @@ def test_refresh_calls_the_transform_with_its_inputs_the_run_values_and_the_para
     assert rows == [(1, 1.0, ctx.run_id), (2, 0.5, ctx.run_id)]
 
 
+def test_a_refresh_is_kept_only_while_its_inputs_code_date_and_output_are_as_it_left_them(ctx):
+    source = Table(SCORES, stage="score", write="partition")
+    runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.5, "r")]), dq_results.TABLE)
+
+    def copy(frame, *, as_of, factor):  # type: ignore[no-untyped-def]
+        return frame.where(F.col("as_of_date") == F.lit(as_of)).withColumn("score", F.col("score") * factor)
+
+    table = Table(dataclasses.replace(SCORES, name="gold.test_copy"), stage="score", write="partition",
+                  inputs=(source,), transform=copy, params=lambda config: {"factor": 1.0})  # fmt: skip
+    lakehouse, name = ctx.lakehouse, table.name
+    assert runner.refresh_unless_done(ctx, table, dq_results.TABLE)
+    version = lakehouse.version(name)
+    assert not runner.refresh_unless_done(ctx, table, dq_results.TABLE)
+    assert lakehouse.version(name) == version  # kept: no commit
+    runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.25, "r")]), dq_results.TABLE)  # input changed
+    assert runner.refresh_unless_done(ctx, table, dq_results.TABLE)
+    assert [r["score"] for r in lakehouse.read(name).collect()] == [0.25]
+    runner.write(ctx, table, scores(ctx.spark, [(1, DAY, 0.9, "x")]), dq_results.TABLE)  # written since
+    assert runner.refresh_unless_done(ctx, table, dq_results.TABLE)
+    assert [r["score"] for r in lakehouse.read(name).collect()] == [0.25]
+    doubled = dataclasses.replace(table, params=lambda config: {"factor": 2.0})  # parameters changed
+    assert runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
+    assert runner.refresh_unless_done(ctx.on(date(2026, 7, 1)), doubled, dq_results.TABLE)  # another day
+    ctx.config.state_path(name).write_text("{not json")  # a damaged record is no record
+    assert runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
+    assert not runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
+
+
 def test_a_partition_that_is_missing_names_the_stage_that_writes_it(ctx):
     table = Table(SCORES, stage="score", write="partition")
     runner.write(ctx, table, scores(ctx.spark, [(1, DAY, 0.5, "r")]), dq_results.TABLE)
