@@ -6,8 +6,10 @@ before it), label = the customer accepted. Scoring applies it to features as of 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.feature import (
@@ -60,26 +62,63 @@ def in_holdout(fraction: float, seed: int) -> Column:
     )
 
 
-def engineered_features(vocabulary: Vocabulary) -> dict[str, str]:
-    """Ratios, logs and interactions of the gold features (name -> SQL expression): the linear model's
-    view of spend mix, purchasing habits and campaign history. Every denominator is at least 1."""
+@dataclass(frozen=True)
+class Derived:
+    """An engineered input: one of a few operations on gold feature columns. Spark evaluates its SQL in the
+    pipeline; ``gold.portable`` evaluates the same operation with NumPy (a null is NaN there): one
+    definition, the same values."""
+
+    op: str
+    args: tuple[str, ...]
+
+    def sql(self) -> str:
+        return DERIVED_SQL[self.op].format(*self.args)
+
+    def evaluate(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        return DERIVED_NUMPY[self.op](*(columns[a] for a in self.args))
+
+
+# Spark's greatest() skips nulls, as np.fmax skips NaN; every denominator is at least 1
+DERIVED_SQL = {
+    "share": "{0} / greatest({1}, 1)",
+    "log1p": "ln(1 + greatest({0}, 0))",
+    "log": "ln(greatest({0}, 1))",
+    "sum": "{0} + {1}",
+    "product": "{0} * {1}",
+    "positive": "CAST({0} > 0 AS DOUBLE)",
+    "per_one_more": "{0} / ({1} + 1)",
+}
+DERIVED_NUMPY: dict[str, Callable[..., np.ndarray]] = {
+    "share": lambda a, b: a / np.fmax(b, 1.0),
+    "log1p": lambda a: np.log(1.0 + np.fmax(a, 0.0)),
+    "log": lambda a: np.log(np.fmax(a, 1.0)),
+    "sum": np.add,
+    "product": np.multiply,
+    "positive": lambda a: np.where(np.isnan(a), np.nan, np.greater(np.nan_to_num(a), 0.0).astype(float)),
+    "per_one_more": lambda a, b: a / (b + 1.0),
+}
+
+
+def engineered_features(vocabulary: Vocabulary) -> dict[str, Derived]:
+    """Ratios, logs and interactions of the gold features: the linear model's view of spend mix,
+    purchasing habits and campaign history."""
     spend = [spend_column(c) for c in vocabulary.categories]
-    engineered = {f"share_{c}": f"{c} / greatest(spend_total, 1)" for c in spend}
-    engineered |= {f"log_{c}": f"ln(1 + greatest({c}, 0))" for c in [*spend, "spend_total"]}
+    engineered = {f"share_{c}": Derived("share", (c, "spend_total")) for c in spend}
+    engineered |= {f"log_{c}": Derived("log1p", (c,)) for c in [*spend, "spend_total"]}
     engineered |= {
-        f"share_{orders_column(c)}": f"{orders_column(c)} / greatest(orders_total, 1)"
+        f"share_{orders_column(c)}": Derived("share", (orders_column(c), "orders_total"))
         for c in vocabulary.channels
     }
     engineered |= {
-        "log_income": "ln(greatest(income, 1))",
-        "spend_per_order": "spend_total / greatest(orders_total, 1)",
-        "deal_share": "deal_orders / greatest(orders_total, 1)",
-        "kids_total": "kids_at_home + teens_at_home",
-        "accepted_any": "CAST(campaigns_accepted > 0 AS DOUBLE)",
-        "recency_x_accepted": "recency_days * campaigns_accepted",
+        "log_income": Derived("log", ("income",)),
+        "spend_per_order": Derived("share", ("spend_total", "orders_total")),
+        "deal_share": Derived("share", ("deal_orders", "orders_total")),
+        "kids_total": Derived("sum", ("kids_at_home", "teens_at_home")),
+        "accepted_any": Derived("positive", ("campaigns_accepted",)),
+        "recency_x_accepted": Derived("product", ("recency_days", "campaigns_accepted")),
     }
     if "web" in vocabulary.channels:
-        engineered["visits_per_web_order"] = f"web_visits_30d / ({orders_column('web')} + 1)"
+        engineered["visits_per_web_order"] = Derived("per_one_more", ("web_visits_30d", orders_column("web")))
     return engineered
 
 
@@ -95,7 +134,7 @@ def build_pipeline(
     seed: int,
     reg_param: float = 0.01,
     *,
-    engineered: Mapping[str, str] | None = None,
+    engineered: Mapping[str, Derived] | None = None,
     weighted: bool = False,
     estimator: str = "logistic",
 ) -> Pipeline:
@@ -106,7 +145,7 @@ def build_pipeline(
     imputed = [f"{c}_imputed" for c in inputs]
     indexed = [f"{c}_index" for c in CATEGORICAL]
     encoded = [f"{c}_onehot" for c in CATEGORICAL]
-    derived = ", ".join(f"CAST({expr} AS DOUBLE) AS {name}" for name, expr in engineered.items())
+    derived = ", ".join(f"CAST({expr.sql()} AS DOUBLE) AS {name}" for name, expr in engineered.items())
     stages = [SQLTransformer(statement=f"SELECT *{', ' + derived if derived else ''} FROM __THIS__")]
     stages += [
         Imputer(inputCols=inputs, outputCols=imputed, strategy="median"),
