@@ -31,12 +31,19 @@ def read(ctx: RunContext, table: Table) -> DataFrame:
     return ctx.lakehouse.read(table.name)
 
 
-def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None = None) -> WriteResult:
-    """Compute ``table`` from its inputs as of ``as_of`` (default: the run date) and write it."""
+def refresh(
+    ctx: RunContext,
+    table: Table,
+    dq_results: Table,
+    as_of: date | None = None,
+    key: Mapping[str, Any] | None = None,
+) -> WriteResult:
+    """Compute ``table`` from its inputs as of ``as_of`` (default: the run date) and write it; ``key``:
+    its ``inputs_key`` when the caller already took it."""
     if table.transform is None:
         raise ValueError(f"{table.name} declares no transform: a model stage writes it")
     as_of = as_of or ctx.as_of
-    versions = {t.name: ctx.lakehouse.version(t.name) for t in table.inputs}  # what this computation reads
+    key = key or inputs_key(ctx, table, as_of)  # what this computation reads, taken before it reads
     run_values: dict[str, Any] = {"as_of": as_of, "run_id": ctx.run_id}
     accepted = inspect.signature(table.transform).parameters
     kwargs = {k: v for k, v in run_values.items() if k in accepted} | dict(table.params(ctx.config))
@@ -50,11 +57,7 @@ def refresh(ctx: RunContext, table: Table, dq_results: Table, as_of: date | None
             raise TableError(f"{table.name} as of {as_of}: no row from non-empty inputs. {cause}")
     metadata = None
     if table.write == "partition":
-        metadata = {
-            "as_of_date": str(as_of),
-            "inputs": versions,
-            "fingerprint": table.fingerprint(ctx.config),
-        }
+        metadata = {"as_of_date": key["as_of"], "inputs": key["inputs"], "fingerprint": key["fingerprint"]}
     return write(ctx, table, frame, dq_results, as_of=as_of, metadata=metadata)
 
 
@@ -113,7 +116,7 @@ def refresh_unless_done(ctx: RunContext, table: Table, dq_results: Table) -> boo
     if done_before(ctx, table.name, key, [table]):
         ctx.log.info("  %s: kept (computed from the same inputs for %s)", table.name, ctx.as_of)
         return False
-    refresh(ctx, table, dq_results)
+    refresh(ctx, table, dq_results, key=key)
     mark_done(ctx, table.name, key, [table])
     return True
 

@@ -93,8 +93,8 @@ def _dump_and_kill(pid: int) -> None:
     os.kill(pid, signal.SIGUSR1)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pid and "java" in stat.read_text().split("(", 1)[1].split(")", 1)[0]:
+            name, fields = stat.read_text().split("(", 1)[1].rsplit(")", 1)
+            if int(fields.split()[2]) == pid and "java" in name:
                 os.kill(int(stat.parent.name), signal.SIGQUIT)
         except (OSError, ValueError, IndexError):
             continue  # a process that ended meanwhile
