@@ -9,7 +9,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-grocery backtest bench cluster-up cluster-down test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,13 +35,29 @@ backtest: $(BIN)/lakehouse ## would the model have helped on the last 3 campaign
 bench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000
 	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1)
 
+serve: $(BIN)/lakehouse ## the scoring API on http://127.0.0.1:8000 (after make demo): /predict, /customers/{id}, /health, /docs
+	$(BIN)/lakehouse serve --root $(ROOT)
+
+app: $(BIN)/lakehouse ## the marketers' app on http://127.0.0.1:8501 (after make demo): segments, targets, what-if, model
+	$(BIN)/lakehouse app --root $(ROOT)
+
+loadtest: $(BIN)/lakehouse ## 500 simulated users for 60 s against lakehouse serve on 127.0.0.1 (after make demo)
+	$(BIN)/lakehouse loadtest --root $(ROOT) --users $(or $(USERS),500) --seconds $(or $(SECONDS),60)
+
 cluster-up: $(BIN)/lakehouse ## start a Spark standalone cluster (a master, two workers) on 127.0.0.1; logs under ./lakehouse/cluster
 	$(BIN)/lakehouse cluster up --root $(ROOT)
 
 cluster-down: $(BIN)/lakehouse ## stop the cluster make cluster-up started
 	$(BIN)/lakehouse cluster down --root $(ROOT)
 
-test: $(BIN)/lakehouse ## run the test suite (unit tests, then end to end)
+# the app's browser tests drive Debian's headless Chromium through its driver (nothing downloaded at test time)
+CHROMEDRIVER := /usr/bin/chromedriver
+$(CHROMEDRIVER):
+	@echo "Installing Debian's chromium and chromium-driver for the app's browser tests"
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+
+test: $(BIN)/lakehouse $(CHROMEDRIVER) ## run the test suite (unit tests, then end to end, the app in a browser)
 	$(BIN)/python -m pytest --durations=15
 
 test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
@@ -54,8 +70,8 @@ test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
 	$(BIN)/python -m pytest -m "not e2e and not cluster and not faults"
 
 lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations
-	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs commands tests
-	$(BIN)/ruff format --check pipelines bronze silver gold ops sample jobs commands tests
+	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs commands apps tests
+	$(BIN)/ruff format --check pipelines bronze silver gold ops sample jobs commands apps tests
 	$(BIN)/mypy
 
 sql: $(BIN)/lakehouse ## SQL shell on the lakehouse's catalog; or one query: make sql Q="SELECT * FROM gold.segment_summary"

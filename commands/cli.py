@@ -130,6 +130,40 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from apps import api  # FastAPI and uvicorn load only for this command
+
+    api.serve(config_from_args(args), args.host, args.port, args.refresh_seconds)
+    return 0
+
+
+def _app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from apps import api
+
+    config = config_from_args(args)
+    api.Lakehouse(config)  # no champion or no scores yet: one line now rather than in the browser
+    script = Path(__file__).resolve().parent.parent / "apps" / "app.py"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script), "--server.address", args.host,
+        "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--", "--root", str(config.root), *(["--config", args.config] if args.config else []),
+    ]  # fmt: skip
+    print(f"the marketers' app on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    return subprocess.call(command)
+
+
+def _loadtest(args: argparse.Namespace) -> int:
+    import json
+
+    from apps import loadtest
+
+    totals = loadtest.run(config_from_args(args), args.users, args.seconds, args.spawn_rate)
+    print(json.dumps(totals))
+    return 0 if totals["failures"] == 0 else 1
+
+
 def _tables(args: argparse.Namespace) -> int:
     if args.format == "mermaid":
         print(graph.mermaid(EVERY_TABLE, EVERY_VIEW))
@@ -189,6 +223,20 @@ COMMANDS: dict[str, Command] = {
     "sql": ("query tables and views by name: one statement, or a SQL shell", _sql, [
         ("query", {"nargs": "?", "help": 'e.g. "SELECT * FROM gold.segment_summary"; none: a shell'}),
         ("--limit", {"type": int, "default": 50, "help": "rows to print (default 50)"}),
+    ]),
+    "serve": ("the scoring API: /predict, /customers/{id}, /health (no JVM; picks up new champions)", _serve, [
+        ("--host", {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1)"}),
+        ("--port", {"type": positive_int, "default": 8000, "help": "port (default 8000)"}),
+        ("--refresh-seconds", {"type": float, "default": 2.0, "help": "look for a new champion or run this often (default 2)"}),
+    ]),
+    "app": ("the marketers' app (Streamlit): segments, targets, what-if, model", _app, [
+        ("--host", {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1)"}),
+        ("--port", {"type": positive_int, "default": 8501, "help": "port (default 8501)"}),
+    ]),
+    "loadtest": ("Locust against `lakehouse serve` on 127.0.0.1: users, failures, latency, throughput", _loadtest, [
+        ("--users", {"type": positive_int, "default": 500, "help": "simulated users (default 500)"}),
+        ("--seconds", {"type": positive_int, "default": 60, "help": "how long (default 60)"}),
+        ("--spawn-rate", {"type": positive_int, "default": 100, "help": "users started per second (default 100)"}),
     ]),
     "tables": ("the declared tables and views, from their declarations", _tables, [
         ("--format", {"choices": ("text", "mermaid"), "default": "text", "help": "text or a Mermaid diagram"}),

@@ -28,12 +28,16 @@ from gold import (
     customer_marketing,
     model_selection,
     objectives,
+    portable,
 )
 from pipelines.config import Config, ModelSettings
 from pipelines.errors import PipelineError
 
 MODEL_NAME = "campaign_acceptance"
 THRESHOLDS_TAG = "objective_thresholds"
+# the fitted pipeline as plain JSON (``gold.portable``), logged with every version: `lakehouse serve` scores
+# with it without a JVM
+PORTABLE_ARTIFACT = "portable.json"
 HOLDOUT = "_holdout"
 
 
@@ -212,6 +216,7 @@ class Trained:
     metrics: Mapping[str, float]
     scored: pd.DataFrame  # the holdout's labels and probabilities
     drivers: list[tuple[str, float, float, int]]  # acceptance_drivers.rows of the fitted model
+    portable: Mapping[str, Any]  # ``portable_form`` of the fitted model
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -230,6 +235,7 @@ class Trained:
             "dicts": {
                 "objectives.json": {o: d.as_dict() for o, d in self.decisions.items()},
                 "coefficients.json": {n: c for n, c, _, _ in ranked},
+                PORTABLE_ARTIFACT: self.portable,
             },
             "tables": {"model_comparison.json": self.comparison.reset_index(names="model")},
         }
@@ -302,7 +308,22 @@ def train(
         metrics,
         scored,
         acceptance_drivers.from_model(model, train_rows),
+        portable_form(model, {o: d.threshold for o, d in decisions.items()}, config),
     )
+
+
+def portable_form(model: PipelineModel, thresholds: Mapping[str, float], config: Config) -> dict[str, Any]:
+    """The fitted pipeline as plain JSON (``gold.portable``) with what a decision needs besides the
+    probability: each objective's threshold and the campaign economics."""
+    vocabulary, money = config.vocabulary, economics(config.model)
+    exported = portable.export(
+        model, customer_features.numeric_columns(vocabulary), acceptance.engineered_features(vocabulary)
+    )
+    return exported | {
+        "model": MODEL_NAME,
+        "thresholds": dict(thresholds),
+        "economics": {"contact_cost": money.contact_cost, "revenue": money.revenue},
+    }
 
 
 def champion_on(

@@ -51,8 +51,8 @@ def _input_names(
     return names
 
 
-def standardized(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
-    """The standardized input matrix (one row per customer) the coefficients apply to."""
+def _inputs(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    """The input matrix as the scaler sees it: medians for missing numbers, one-hot categories."""
     columns = {c: np.asarray(rows[c], dtype=float) for c in exported["numeric"]}
     for name, spec in exported["engineered"].items():
         columns[name] = Derived(spec["op"], tuple(spec["args"])).evaluate(columns)
@@ -64,9 +64,17 @@ def standardized(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]])
         inside = positions < spec["width"]
         block[np.flatnonzero(inside), positions[inside]] = 1.0
         parts.extend(block.T)
-    x = np.column_stack(parts)
+    return np.column_stack(parts)
+
+
+def _scaled(exported: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
     mean, std = np.asarray(exported["mean"]), np.asarray(exported["std"])
     return np.where(std > 0, (x - mean) / np.where(std > 0, std, 1.0), 0.0)
+
+
+def standardized(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    """The standardized input matrix (one row per customer) the coefficients apply to."""
+    return _scaled(exported, _inputs(exported, rows))
 
 
 def probabilities(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
@@ -76,12 +84,17 @@ def probabilities(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]
 
 
 def reasons(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]], top: int = 3) -> list[list[str]]:
-    """Per customer, the ``top`` inputs that raise the score most (coefficient x standardized value), in
-    words: "<input> raises it by <log-odds>"."""
-    contributions = standardized(exported, rows) * np.asarray(exported["coefficients"])
-    names = exported["inputs"]
+    """Per customer, the ``top`` inputs that raise the odds of accepting most (coefficient x standardized
+    value, a log-odds contribution), in words: "recency_days 12 (median 49) multiplies the odds by 1.85"."""
+    x = _inputs(exported, rows)
+    contributions = _scaled(exported, x) * np.asarray(exported["coefficients"])
+    names, medians = exported["inputs"], list(exported["medians"].values())
     order = np.argsort(-contributions, axis=1)[:, :top]
-    return [
-        [f"{names[j]} raises it by {contributions[i, j]:.2f}" for j in row if contributions[i, j] > 0]
-        for i, row in enumerate(order)
-    ]
+
+    def said(i: int, j: int) -> str:
+        factor = f"multiplies the odds by {np.exp(contributions[i, j]):.2f}"
+        if j >= len(medians):  # a category: "marital_status = Single" or, when it is not, "... is not ..."
+            return f"{names[j] if x[i, j] else names[j].replace(' = ', ' is not ', 1)} {factor}"
+        return f"{names[j]} {x[i, j]:.4g} (median {medians[j]:.4g}) {factor}"
+
+    return [[said(i, j) for j in row if contributions[i, j] > 0] for i, row in enumerate(order)]

@@ -6,6 +6,7 @@ but not applied is applied first. A run dated before the champion's training nev
 
 from __future__ import annotations
 
+import json
 import sys
 
 import mlflow
@@ -69,6 +70,20 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
     return registered
 
 
+def _with_portable_form(
+    ctx: RunContext, client: mlflow.MlflowClient, version: tracking.RegisteredModel
+) -> None:
+    """Add the portable form to a version registered before it was logged with each version."""
+    if tracking.has_artifact(client, version.run_id, at.PORTABLE_ARTIFACT):
+        return
+    model = tracking.load_model(at.MODEL_NAME, version=version.version)
+    thresholds = json.loads(version.tags.get(at.THRESHOLDS_TAG, "{}"))
+    tracking.add_dict(
+        client, version.run_id, at.portable_form(model, thresholds, ctx.config), at.PORTABLE_ARTIFACT
+    )
+    ctx.log.info("  %s: version %s now carries its portable form", at.MODEL_NAME, version.version)
+
+
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     history = models.decisions(ctx, at.MODEL_NAME)
     models.settle(ctx, client, at.MODEL_NAME, history)
@@ -87,6 +102,7 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )
         labelled.unpersist()
+        _with_portable_form(ctx, client, existing)
         return existing
     train, holdout = at.split(labelled, ctx.config.model)
     best, trained = None, None
@@ -96,6 +112,7 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
             best = at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
         if existing:  # registered by a run cut off before its gate: gate it now
             registered, tags = existing, dict(existing.tags)
+            _with_portable_form(ctx, client, existing)
             model = tracking.load_model(at.MODEL_NAME, version=existing.version)
             metrics = at.champion_on(model, existing.tags, holdout, ctx.config)
         else:

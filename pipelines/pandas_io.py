@@ -48,3 +48,12 @@ def latest_as_of(name: str, config: Config | None = None) -> str:
     if not dates:
         raise ValueError(f"table {name} has no as_of_date partitions yet")
     return max(p["as_of_date"] for p in dates)
+
+
+def table_version(name: str, config: Config | None = None) -> int:
+    """The table's current version (a read of its log, no data): tells a reader that it changed."""
+    config = config or load_config()
+    path = config.table_path(name)
+    if not (path / "_delta_log").is_dir():
+        raise FileNotFoundError(f"table {name} does not exist at {path}; run the stage that writes it")
+    return int(DeltaTable(str(path)).version())

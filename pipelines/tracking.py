@@ -79,6 +79,79 @@ def configure(config: Config) -> MlflowClient:
     return MlflowClient()
 
 
+def reader(config: Config) -> MlflowClient:
+    """A client of the lakehouse's registry that writes nothing (no experiment created): for readers such
+    as `lakehouse serve`."""
+    for name in ("mlflow", "alembic", "mlflow.store.db.utils"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if not config.mlflow_dir.is_dir():
+        raise ModelNotFoundError(f"no model registry under {config.mlflow_dir}; run `lakehouse demo` first")
+    mlflow.set_tracking_uri(config.mlflow_tracking_uri)
+    mlflow.set_registry_uri(config.mlflow_tracking_uri)
+    return MlflowClient()
+
+
+def champion_version(client: MlflowClient, name: str) -> str | None:
+    """The champion's version number alone (one registry query); None when there is no champion."""
+    try:
+        return str(client.get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException as exc:
+        if _not_found(exc):
+            return None
+        raise _failed(f"reading the alias {CHAMPION!r} of {name!r}", exc) from exc
+
+
+def has_artifact(client: MlflowClient, run_id: str, artifact: str) -> bool:
+    try:
+        return any(f.path == artifact for f in client.list_artifacts(run_id))
+    except MlflowException as exc:
+        raise _failed(f"listing the artifacts of run {run_id}", exc) from exc
+
+
+def add_dict(client: MlflowClient, run_id: str, value: Mapping[str, Any], artifact: str) -> None:
+    """Add a JSON artifact to a finished run (a version registered before it carried ``artifact``)."""
+    try:
+        client.log_dict(run_id, dict(value), artifact)
+    except MlflowException as exc:
+        raise _failed(f"adding {artifact} to run {run_id}", exc) from exc
+
+
+def logged_table(client: MlflowClient, run_id: str, artifact: str) -> Any:
+    """A table logged with ``mlflow.log_table`` as pandas; None when the run has none."""
+    import pandas as pd
+
+    if not has_artifact(client, run_id, artifact):
+        return None
+    loaded = mlflow.artifacts.load_dict(f"runs:/{run_id}/{artifact}")
+    return pd.DataFrame(loaded["data"], columns=loaded["columns"])
+
+
+def artifact_file(client: MlflowClient, run_id: str, artifact: str) -> str | None:
+    """A local path to an artifact of a run; None when the run has none."""
+    if not has_artifact(client, run_id, artifact):
+        return None
+    return str(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact))
+
+
+def logged_dict(client: MlflowClient, name: str, version: str, artifact: str) -> dict[str, Any]:
+    """A JSON artifact of the run that registered ``version`` of ``name``."""
+    try:
+        run_id = client.get_model_version(name, version).run_id
+        loaded = mlflow.artifacts.load_dict(f"runs:/{run_id}/{artifact}")
+    except MlflowException as exc:
+        if not _not_found(exc):
+            raise _failed(f"reading {artifact} of {name!r} version {version}", exc) from exc
+        loaded = None
+    except OSError:
+        loaded = None
+    if not isinstance(loaded, dict):
+        raise ModelLoadError(
+            f"version {version} of {name!r} has no readable {artifact} (registered before versions carried it, or "
+            "its artifacts are damaged): `lakehouse train` adds it to the champion; or roll back"
+        )
+    return loaded
+
+
 def fingerprint(df: DataFrame, columns: Sequence[str], params: Mapping[str, Any]) -> str:
     """A content hash of the training data (order-independent) and the training parameters."""
     rows, summed = digest(df, columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,3 +33,26 @@ def test_numpy_probabilities_equal_spark_on_every_customer(generated):
     assert len(ours) == len(rows) > 0 and difference.max() < 1e-9, difference.max()
     explained = portable.reasons(exported, columns)
     assert len(explained) == len(rows) and all(len(r) <= 3 for r in explained)
+
+
+def test_a_version_registered_without_its_portable_form_gets_it_at_the_next_training(generated):  # type: ignore[no-untyped-def]
+    """A lakehouse from before versions carried ``portable.json``: training again (same data: the version is
+    reused) adds it, with the same numbers training logs."""
+    from urllib.parse import urlparse
+
+    from jobs import train
+
+    name = acceptance_training.MODEL_NAME
+    client = tracking.configure(generated.config)
+    version = tracking.champion_version(client, name)
+    run_id = client.get_model_version(name, version).run_id
+    logged = tracking.logged_dict(client, name, version, acceptance_training.PORTABLE_ARTIFACT)
+    artifact = (
+        Path(urlparse(client.get_run(run_id).info.artifact_uri).path) / acceptance_training.PORTABLE_ARTIFACT
+    )
+    artifact.unlink()
+    with pytest.raises(tracking.ModelLoadError, match=r"has no readable portable\.json"):
+        tracking.logged_dict(client, name, version, acceptance_training.PORTABLE_ARTIFACT)
+    reused = train.train_acceptance(generated, client)
+    assert reused.version == version
+    assert tracking.logged_dict(client, name, version, acceptance_training.PORTABLE_ARTIFACT) == logged

@@ -1,0 +1,1 @@
+"""What people and other systems use: the scoring API (`lakehouse serve`)."""

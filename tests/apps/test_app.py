@@ -1,0 +1,197 @@
+"""The marketers' app in a real browser: `lakehouse app` (Streamlit) over the generated lakehouse, driven by
+headless Chromium through Selenium (Debian's chromium and chromium-driver; `make test` installs them when
+missing). Each page is opened; an objective is picked and its CSV downloaded and compared with gold; the
+what-if form is submitted and its answer compared with the portable model. Screenshots go to
+``$APP_SCREENSHOTS`` when set (the README's come from there)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from apps import views
+from apps.loadtest import free_port
+from gold import acceptance_training, customer_marketing, portable
+from gold.objectives import OBJECTIVES, contact_column
+from pipelines import pandas_io, tracking
+
+pytestmark = pytest.mark.e2e
+WAIT = 90
+
+
+@pytest.fixture(scope="module")
+def app(generated) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "commands.cli",
+        "app",
+        "--root",
+        str(generated.config.root),
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"lakehouse app exited: {process.stdout.read()}")  # type: ignore[union-attr]
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    else:
+        process.kill()
+        raise AssertionError("lakehouse app did not answer within 120 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads) -> Iterator[WebDriver]:  # type: ignore[no-untyped-def]
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.fail(
+            "the browser tests need Debian's chromium and chromium-driver (`make test` installs them)"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1100"):
+        options.add_argument(argument)
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    yield session
+    session.quit()
+
+
+def _open(browser: WebDriver, url: str, title: str) -> None:
+    browser.get(url)
+    WebDriverWait(browser, WAIT).until(ready.text_to_be_present_in_element((By.TAG_NAME, "h1"), title))
+    _settled(browser)
+
+
+def _settled(browser: WebDriver) -> None:
+    """Wait until the script's rerun finished (Streamlit shows a running indicator meanwhile)."""
+    time.sleep(0.5)
+    WebDriverWait(browser, WAIT).until(
+        lambda b: not b.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+    )
+    errors = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+    assert not errors, errors[0].text
+
+
+def _screenshot(browser: WebDriver, name: str) -> None:
+    folder = os.environ.get("APP_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
+def _latest(generated):  # type: ignore[no-untyped-def]
+    name = customer_marketing.TABLE.name
+    as_of = pandas_io.latest_as_of(name, generated.config)
+    return as_of, pandas_io.read_table(name, generated.config, filters=[("as_of_date", "=", as_of)])
+
+
+def test_segments_page_lists_every_segment_with_an_action(app, browser, generated):  # type: ignore[no-untyped-def]
+    as_of, _ = _latest(generated)
+    profiles = pandas_io.read_table(
+        "gold.segment_profiles", generated.config, filters=[("as_of_date", "=", as_of)]
+    )
+    _open(browser, f"{app}/", "Segments")  # the default page
+    assert not browser.find_elements(By.CSS_SELECTOR, '[role="dialog"]'), "a dialog opened over the page"
+    text = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
+    assert f"scored as of {as_of}" in text
+    table = browser.find_element(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    assert table.is_displayed()
+    expected = views.segments(profiles)
+    assert set(expected["suggested action"]) <= {action for _, action in views.ACTIONS}
+    _screenshot(browser, "segments")
+
+
+def test_targets_page_downloads_the_list_an_objective_flags(app, browser, downloads, generated):  # type: ignore[no-untyped-def]
+    as_of, marketing = _latest(generated)
+    objective = max(OBJECTIVES, key=lambda o: (0 < marketing[contact_column(o)].sum() < len(marketing), o))
+    flagged = marketing[marketing[contact_column(objective)]]
+    _open(browser, f"{app}/targets", "Targets")
+    browser.find_element(By.XPATH, f"//label[.//p[text()='{objective}']]").click()
+    _settled(browser)
+    metrics = [m.text for m in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')]
+    assert metrics[0] == f"{len(flagged):,}"
+    assert metrics[2] == f"{flagged['expected_profit'].sum():,.0f}"
+    _screenshot(browser, "targets")
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button').click()
+    expected_file = downloads / f"targets_{objective}_{as_of}.csv"
+    WebDriverWait(browser, WAIT).until(lambda _: expected_file.is_file() and expected_file.stat().st_size > 0)
+    with expected_file.open() as handle:
+        rows = list(csv.DictReader(handle))
+    ranked = flagged.sort_values(["acceptance_probability", "customer_id"], ascending=[False, True])
+    assert [int(r["customer_id"]) for r in rows] == list(ranked["customer_id"])
+    assert np.allclose([float(r["acceptance_probability"]) for r in rows], ranked["acceptance_probability"])
+    assert [r["segment_name"] for r in rows] == list(ranked["segment_name"])
+    assert all(r["reasons"] for r in rows if float(r["acceptance_probability"]) > 0.5)
+
+
+def test_what_if_form_answers_as_the_champion_does(app, browser, generated):  # type: ignore[no-untyped-def]
+    tracking.configure(generated.config)
+    client = tracking.reader(generated.config)
+    name = acceptance_training.MODEL_NAME
+    exported = tracking.logged_dict(client, name, tracking.champion_version(client, name), "portable.json")
+    _open(browser, f"{app}/what-if", "What-if")
+    sent = {"recency_days": 12.0, "income": 41000.0}
+    for column, value in sent.items():
+        field = browser.find_element(By.CSS_SELECTOR, f'input[aria-label="{column}"]')
+        field.send_keys(str(value), Keys.TAB)
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
+    )
+    _settled(browser)
+    metric = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", metric)
+    shown = metric.text
+    columns = {c: [sent.get(c, np.nan)] for c in exported["numeric"]} | {
+        c: [None] for c in exported["categorical"]
+    }
+    assert shown == f"{portable.probabilities(exported, columns)[0]:.4f}"
+    _screenshot(browser, "what_if")
+
+
+def test_model_page_shows_the_champion_against_its_baselines(app, browser, generated):  # type: ignore[no-untyped-def]
+    client = tracking.reader(generated.config)
+    version = tracking.champion_version(client, acceptance_training.MODEL_NAME)
+    _open(browser, f"{app}/model", "Model")
+    text = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
+    assert f"{acceptance_training.MODEL_NAME} v{version} (champion)" in text
+    for section in ("Against the baselines", "Drivers", "Promotion history", "Drift", "Data quality"):
+        assert section in text
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')
+    _screenshot(browser, "model")
