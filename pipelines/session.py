@@ -6,7 +6,9 @@ themselves (the CLI, tests) pass one.
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
@@ -46,6 +48,21 @@ PROVIDED_BY_SPARK = (
     "commons-pool:commons-pool",
     "com.google.code.findbugs:jsr305",
 )
+
+
+def discard_unfinished_metastore(catalog_dir: Path) -> bool:
+    """Remove a metastore whose creation was cut off (a process killed while Derby created it leaves the
+    folder without ``service.properties``, and every later session fails to open it). It never held an
+    entry; the catalog is rebuilt from the tables on disk (every table registers when written, `publish`
+    registers them all). Returns whether one was removed."""
+    metastore = catalog_dir / "metastore_db"
+    if not metastore.is_dir() or (metastore / "service.properties").is_file():
+        return False
+    logging.getLogger("lakehouse").warning(
+        "catalog: %s was left half created by a stopped process; created again", metastore
+    )
+    shutil.rmtree(metastore)
+    return True
 
 
 def catalog_conf(catalog_dir: Path) -> dict[str, str]:
@@ -99,6 +116,7 @@ def build_session(
         builder = builder.config("spark.driver.memory", driver_memory)
     if catalog_dir is not None:
         catalog_dir.mkdir(parents=True, exist_ok=True)
+        discard_unfinished_metastore(catalog_dir)
         extra_conf = {**catalog_conf(catalog_dir), **(extra_conf or {})}
     for key, value in (extra_conf or {}).items():
         builder = builder.config(key, value)
