@@ -47,29 +47,30 @@ def sample(config: Config) -> dict[str, Any]:
     return {"customers": client_records(features, columns), "ids": [int(i) for i in features["customer_id"]]}
 
 
-def _started(config: Config, port: int) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "commands.cli", "serve", "--root", str(config.root), "--port", str(port)]
+def started(command: list[str], health: str, what: str, seconds: float = 120) -> subprocess.Popen[str]:
+    """Start a server process and return it once ``health`` answers 200; one line if it exits or stays
+    silent (its last output line)."""
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
             output = (server.stdout.read() if server.stdout else "").strip().splitlines()
-            raise LoadTestError(
-                f"lakehouse serve did not start: {output[-1] if output else server.returncode}"
-            )
+            raise LoadTestError(f"{what} did not start: {output[-1] if output else server.returncode}")
         try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return server
+            if requests.get(health, timeout=1).ok:
+                return server
         except requests.ConnectionError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     server.kill()
-    raise LoadTestError("lakehouse serve did not answer /health within 120 s")
+    raise LoadTestError(f"{what} did not answer {health} within {seconds:.0f} s")
 
 
 def run(config: Config, users: int, seconds: int, spawn_rate: int) -> dict[str, Any]:
     port = free_port()
     print(f"starting lakehouse serve on 127.0.0.1:{port} ...", flush=True)
-    server = _started(config, port)
+    command = [sys.executable, "-m", "commands.cli", "serve", "--root", str(config.root), "--port", str(port)]
+    server = started(command, f"http://127.0.0.1:{port}/health", "lakehouse serve")
     try:
         with tempfile.TemporaryDirectory() as scratch:
             sample_file = Path(scratch) / "sample.json"

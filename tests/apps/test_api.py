@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from apps.api import client_records, decile
-from apps.loadtest import free_port
+from apps.loadtest import free_port, started
 from gold import acceptance_training, customer_features, customer_marketing, portable
 from gold.objectives import OBJECTIVES, contact_column
 from pipelines import pandas_io, tracking
@@ -30,22 +30,8 @@ def api(generated) -> Iterator[str]:  # type: ignore[no-untyped-def]
     port = free_port()
     root = str(generated.config.root)
     command = [sys.executable, "-m", "commands.cli", "serve", "--root", root, "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--refresh-seconds", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"lakehouse serve exited: {process.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            requests.get(f"{url}/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise AssertionError("lakehouse serve did not answer within 120 s")
+    process = started([*command, "--refresh-seconds", "0.2"], f"{url}/health", "lakehouse serve")
     yield url
     process.terminate()
     process.wait(timeout=30)

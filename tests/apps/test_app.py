@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -27,7 +25,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from apps import views
-from apps.loadtest import free_port
+from apps.loadtest import free_port, started
 from gold import acceptance_training, customer_marketing, portable
 from gold.objectives import OBJECTIVES, contact_column
 from pipelines import pandas_io, tracking
@@ -49,20 +47,8 @@ def app(generated) -> Iterator[str]:  # type: ignore[no-untyped-def]
         "--port",
         str(port),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"lakehouse app exited: {process.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    else:
-        process.kill()
-        raise AssertionError("lakehouse app did not answer within 120 s")
+    url = f"http://127.0.0.1:{port}"
+    process = started(command, f"{url}/_stcore/health", "lakehouse app")
     yield url
     process.terminate()
     process.wait(timeout=30)
