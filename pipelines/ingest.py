@@ -200,9 +200,9 @@ def log_history(ctx: RunContext, log: Table) -> LogHistory:
             "modified_at",
             "bronze_version",
         )
-        rows = ctx.lakehouse.read(log.name).select(*columns, "ingested_at").collect()
-        for r in sorted(rows, key=lambda r: r["ingested_at"]):  # sorted here: no shuffle for a small table
-            history[r["source"]][r["file"]].append(r.asDict())
+        rows = ctx.lakehouse.rows(log.name, (*columns, "ingested_at"))
+        for r in sorted(rows, key=lambda r: r["ingested_at"]):
+            history[r["source"]][r["file"]].append(r)
     return history
 
 

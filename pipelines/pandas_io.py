@@ -8,7 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from deltalake import DeltaTable
+from pyarrow.parquet import filters_to_expression
 
 from pipelines.config import Config, load_config
 
@@ -29,7 +31,19 @@ def read_table(
     if not (path / "_delta_log").is_dir():
         raise FileNotFoundError(f"table {name} does not exist at {path}; run the stage that writes it")
     table = DeltaTable(str(path), version=version)
-    return table.to_pandas(filters=[(c, op, _value(v)) for c, op, v in filters] if filters else None)
+    return scan(table, filters=[(c, op, _value(v)) for c, op, v in filters] if filters else None).to_pandas()
+
+
+def scan(
+    table: DeltaTable,
+    columns: list[str] | None = None,
+    filters: list[tuple[str, str, Any]] | None = None,
+) -> pa.Table:
+    """The table's rows as Arrow, read on the calling thread: Arrow's scanner threads outliving a scan
+    abort the process at exit now and then (``terminate called without an active exception``, exit 134;
+    apache/arrow#34314), which a job's exit status cannot afford."""
+    expression = filters_to_expression(filters) if filters else None
+    return table.to_pyarrow_dataset().to_table(columns=columns, filter=expression, use_threads=False)
 
 
 def _value(value: Any) -> Any:

@@ -170,14 +170,9 @@ def plan(ctx: RunContext, table: Table, full_refresh: bool = False) -> Plan:
 def last_refine(lakehouse: Lakehouse, name: str) -> dict | None:  # type: ignore[type-arg]
     if not lakehouse.exists(REFINE_LOG):
         return None
-    rows = (
-        lakehouse.read(REFINE_LOG)
-        .where(F.col("table_name") == name)
-        .orderBy(F.col("refined_at").desc(), F.col("silver_version").desc())
-        .limit(1)
-        .collect()
-    )
-    return rows[0].asDict() if rows else None
+    columns = ("refined_at", "silver_version", "bronze_version_to", "rules_fingerprint")
+    rows = lakehouse.rows(REFINE_LOG, columns, [("table_name", "=", name)])
+    return max(rows, key=lambda r: (r["refined_at"], r["silver_version"]), default=None)
 
 
 def _rechecked(lakehouse: Lakehouse, table: Table, bronze_rows: DataFrame, skip_runs: list[str]) -> DataFrame:

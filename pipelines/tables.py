@@ -15,11 +15,13 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import reduce
 from operator import and_
+from pathlib import Path
 from typing import Any
 
+import deltalake
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -27,11 +29,14 @@ from pyspark.sql import functions as F
 from pipelines.config import LAYERS, Config
 from pipelines.contract import Contract
 from pipelines.errors import PipelineError
+from pipelines.pandas_io import scan
 
 # When a run happened, not what it computed: left out of content hashes.
 TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _LOG = logging.getLogger(__name__)
 VOLATILE_COLUMNS = ("_ingested_at", "ingested_at", "evaluated_at", "decided_at", "refined_at")
+COMMIT_FILE = re.compile(r"(\d{20})\.json")  # a commit of a Delta log (not a checkpoint or compaction)
+CHECKPOINT_FILE = re.compile(r"\d{20}\.checkpoint\b.*\.parquet")
 
 
 class TableError(PipelineError):
@@ -87,9 +92,9 @@ class Lakehouse:
     def exists(self, name: str) -> bool:
         """Whether the table is there; a folder holding data files but no Delta log (``_delta_log`` deleted
         or never restored) is refused: read as absent, the next write would start the table afresh."""
-        if DeltaTable.isDeltaTable(self.spark, self.path(name)):
-            return True
         folder = self.config.table_path(name)
+        if self._committed(folder / "_delta_log"):
+            return True
         if folder.is_dir() and any(
             p.name != "_delta_log" and not p.name.startswith(".") for p in folder.iterdir()
         ):
@@ -101,6 +106,10 @@ class Lakehouse:
 
     def ensure(self, contract: Contract) -> DeltaTable:
         """Create the table from its contract if it does not exist (columns, NOT NULL, partitions, comments)."""
+        if self.exists(contract.name):  # the common case, read from the log: no Spark job
+            present = {f.name for f in self._log(contract.name).schema().fields}
+            if all(f.name in present for f in contract.schema.fields):
+                return DeltaTable.forPath(self.spark, self.path(contract.name))
         builder = DeltaTable.createIfNotExists(self.spark).location(self.path(contract.name))
         for f in contract.schema.fields:
             builder = builder.addColumn(
@@ -147,8 +156,37 @@ class Lakehouse:
         metrics = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if str(v).isdigit()}
         return WriteResult(name, int(last["version"]), str(last["operation"]), metrics)
 
+    @staticmethod
+    def _committed(log: Path) -> bool:
+        """Whether a Delta log holds a commit or a checkpoint: a table is there (a listing, no Spark job)."""
+        return log.is_dir() and any(
+            COMMIT_FILE.fullmatch(p.name) or CHECKPOINT_FILE.match(p.name) for p in log.iterdir()
+        )
+
     def version(self, name: str) -> int:
-        return self._result(name).version
+        """The table's current version: its log's newest commit file (a directory listing, no Spark job)."""
+        log = self.config.table_path(name) / "_delta_log"
+        commits = [int(m[1]) for p in log.glob("*.json") if (m := COMMIT_FILE.fullmatch(p.name))]
+        return max(commits) if commits else self._result(name).version  # no log: Spark says what is wrong
+
+    def _log(self, name: str) -> deltalake.DeltaTable:
+        """The table's Delta log read in Python (schema, properties, history) without a Spark job."""
+        return deltalake.DeltaTable(self.path(name))
+
+    def rows(
+        self, name: str, columns: Sequence[str], where: Sequence[tuple[str, str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """A small table's rows (``where``: ``[(column, op, value)]``) as Python values read from its files,
+        no Spark job: for the logs a stage consults before deciding what to do. Timestamps come as naive
+        local times, as Spark's ``collect`` gives them, so the two compare."""
+
+        def local(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                return value.astimezone().replace(tzinfo=None)
+            return value
+
+        table = scan(self._log(name), list(columns), list(where) if where else None)
+        return [{k: local(v) for k, v in row.items()} for row in table.to_pylist()]
 
     def append(self, contract: Contract, df: DataFrame) -> WriteResult:
         self.ensure(contract)
@@ -224,21 +262,20 @@ class Lakehouse:
 
     def commits(self, name: str) -> list[tuple[int, dict[str, Any]]]:
         """(version, metadata) of the table's commits that carry metadata, newest first."""
-        history = DeltaTable.forPath(self.spark, self.path(name)).history()
         found = []
-        for row in (
-            history.where(F.col("userMetadata").isNotNull()).select("version", "userMetadata").collect()
-        ):
+        for commit in self._log(name).history():
+            if commit.get("userMetadata") is None:
+                continue
             try:
-                found.append((int(row["version"]), json.loads(row["userMetadata"])))
-            except ValueError:
+                found.append((int(commit["version"]), json.loads(commit["userMetadata"])))
+            except (ValueError, TypeError):
                 continue  # someone else's note
         return sorted(found, key=lambda item: -item[0])
 
     def records_changes(self, name: str) -> bool:
         """Whether the table records its change data feed."""
-        detail = DeltaTable.forPath(self.spark, self.path(name)).detail().collect()[0]
-        return (detail["properties"] or {}).get("delta.enableChangeDataFeed") == "true"
+        properties = self._log(name).metadata().configuration
+        return str(properties.get("delta.enableChangeDataFeed", "")).lower() == "true"
 
     def enable_change_feed(self, name: str) -> int:
         """Record the table's change data feed from now on; returns the version that enabled it."""

@@ -117,3 +117,36 @@ def test_merge_of_nothing_commits_nothing_and_reports_no_changes(spark, config):
     empty = lakehouse.merge(PEOPLE, rows(spark, [], PEOPLE))
     assert empty.version == first.version
     assert (empty.metric("numTargetRowsInserted"), empty.metric("numSourceRows")) == (0, 0)
+
+
+def test_log_reads_without_spark_agree_with_spark(spark, config):
+    """version, records_changes, commits and rows read the Delta log and files in Python; Spark's history,
+    detail and collect are the oracle (timestamps included: both give naive local times)."""
+    from datetime import datetime
+
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    events = Contract(  # silver: records its change feed
+        name="silver.events",
+        ddl="id BIGINT NOT NULL, at TIMESTAMP NOT NULL, note STRING",
+        grain="one row per id",
+    )
+    lakehouse = Lakehouse(spark, config)
+    first = [(1, datetime(2026, 3, 29, 1, 30, 0, 123456), "a"), (2, datetime(2026, 7, 1, 12, 0), None)]
+    lakehouse.overwrite(events, rows(spark, first, events), metadata={"as_of_date": "2026-06-30"})
+    lakehouse.append(events, rows(spark, [(3, datetime(2025, 12, 31, 23, 59, 59), "c")], events))
+    history = DeltaTable.forPath(spark, lakehouse.path("silver.events")).history()
+    assert lakehouse.version("silver.events") == history.agg(F.max("version")).collect()[0][0] == 2
+    detail = DeltaTable.forPath(spark, lakehouse.path("silver.events")).detail().collect()[0]
+    assert lakehouse.records_changes("silver.events") is (
+        detail["properties"]["delta.enableChangeDataFeed"] == "true"
+    )
+    lakehouse.overwrite(SCORES, rows(spark, [(1, date(2026, 1, 1), 0.5)], SCORES))  # gold: no change feed
+    assert lakehouse.records_changes("gold.scores") is False
+    assert lakehouse.commits("silver.events") == [(1, {"as_of_date": "2026-06-30"})]
+    expected = [r.asDict() for r in lakehouse.read("silver.events").collect()]
+    assert sorted(lakehouse.rows("silver.events", ("id", "at", "note")), key=lambda r: r["id"]) == sorted(
+        expected, key=lambda r: r["id"]
+    )
+    assert lakehouse.rows("silver.events", ("id",), [("note", "=", "c")]) == [{"id": 3}]
