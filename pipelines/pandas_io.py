@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from pyarrow.parquet import filters_to_expression
 from pipelines.config import Config, load_config
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+COMMIT_FILE = re.compile(r"(\d{20})\.json")  # a commit of a Delta log (not a checkpoint or compaction)
 
 
 def read_table(
@@ -68,6 +70,14 @@ def table_version(name: str, config: Config | None = None) -> int:
     """The table's current version (a read of its log, no data): tells a reader that it changed."""
     config = config or load_config()
     path = config.table_path(name)
-    if not (path / "_delta_log").is_dir():
+    version = log_version(path)
+    if version is None:
         raise FileNotFoundError(f"table {name} does not exist at {path}; run the stage that writes it")
-    return int(DeltaTable(str(path)).version())
+    return version
+
+
+def log_version(path: Path) -> int | None:
+    """The newest commit of the Delta table at ``path`` (a listing of its log); None without a commit."""
+    log = path / "_delta_log"
+    versions = [int(m[1]) for p in log.glob("*.json") if (m := COMMIT_FILE.fullmatch(p.name))]
+    return max(versions, default=None)

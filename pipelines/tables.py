@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
 from operator import and_
-from pathlib import Path
 from typing import Any
 
 import deltalake
@@ -29,14 +28,12 @@ from pyspark.sql import functions as F
 from pipelines.config import LAYERS, Config
 from pipelines.contract import Contract
 from pipelines.errors import PipelineError
-from pipelines.pandas_io import scan
+from pipelines.pandas_io import log_version, scan
 
 # When a run happened, not what it computed: left out of content hashes.
 TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _LOG = logging.getLogger(__name__)
 VOLATILE_COLUMNS = ("_ingested_at", "ingested_at", "evaluated_at", "decided_at", "refined_at")
-COMMIT_FILE = re.compile(r"(\d{20})\.json")  # a commit of a Delta log (not a checkpoint or compaction)
-CHECKPOINT_FILE = re.compile(r"\d{20}\.checkpoint\b.*\.parquet")
 
 
 class TableError(PipelineError):
@@ -93,7 +90,7 @@ class Lakehouse:
         """Whether the table is there; a folder holding data files but no Delta log (``_delta_log`` deleted
         or never restored) is refused: read as absent, the next write would start the table afresh."""
         folder = self.config.table_path(name)
-        if self._committed(folder / "_delta_log"):
+        if log_version(folder) is not None:  # a commit in its log (a listing, no Spark job)
             return True
         if folder.is_dir() and any(
             p.name != "_delta_log" and not p.name.startswith(".") for p in folder.iterdir()
@@ -156,18 +153,10 @@ class Lakehouse:
         metrics = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if str(v).isdigit()}
         return WriteResult(name, int(last["version"]), str(last["operation"]), metrics)
 
-    @staticmethod
-    def _committed(log: Path) -> bool:
-        """Whether a Delta log holds a commit or a checkpoint: a table is there (a listing, no Spark job)."""
-        return log.is_dir() and any(
-            COMMIT_FILE.fullmatch(p.name) or CHECKPOINT_FILE.match(p.name) for p in log.iterdir()
-        )
-
     def version(self, name: str) -> int:
         """The table's current version: its log's newest commit file (a directory listing, no Spark job)."""
-        log = self.config.table_path(name) / "_delta_log"
-        commits = [int(m[1]) for p in log.glob("*.json") if (m := COMMIT_FILE.fullmatch(p.name))]
-        return max(commits) if commits else self._result(name).version  # no log: Spark says what is wrong
+        version = log_version(self.config.table_path(name))
+        return self._result(name).version if version is None else version  # no log: Spark says what is wrong
 
     def _log(self, name: str) -> deltalake.DeltaTable:
         """The table's Delta log read in Python (schema, properties, history) without a Spark job."""
@@ -203,7 +192,7 @@ class Lakehouse:
         if not contract.primary_key:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
-        before = int(table.history(1).select("version").collect()[0][0])
+        before = self.version(contract.name)
         source, target = contract.conform(df).alias("s"), table.toDF().alias("t")
         same_key = [F.col(f"s.`{k}`") == F.col(f"t.`{k}`") for k in contract.primary_key]
         sequenced = contract.sequence_by if not complete else None

@@ -1,8 +1,10 @@
 import shutil
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from chispa import assert_df_equality
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
 from pipelines.contract import Contract
 from pipelines.tables import Lakehouse
@@ -122,11 +124,6 @@ def test_merge_of_nothing_commits_nothing_and_reports_no_changes(spark, config):
 def test_log_reads_without_spark_agree_with_spark(spark, config):
     """version, records_changes, commits and rows read the Delta log and files in Python; Spark's history,
     detail and collect are the oracle (timestamps included: both give naive local times)."""
-    from datetime import datetime
-
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
-
     events = Contract(  # silver: records its change feed
         name="silver.events",
         ddl="id BIGINT NOT NULL, at TIMESTAMP NOT NULL, note STRING",
