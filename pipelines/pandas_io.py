@@ -7,10 +7,14 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable
+from pyarrow import fs
+from pyarrow.dataset import ParquetFragmentScanOptions
 from pyarrow.parquet import filters_to_expression
 
 from pipelines.config import Config, load_config
@@ -41,11 +45,21 @@ def scan(
     columns: list[str] | None = None,
     filters: list[tuple[str, str, Any]] | None = None,
 ) -> pa.Table:
-    """The table's rows as Arrow, read on the calling thread: Arrow's scanner threads outliving a scan
-    abort the process at exit now and then (``terminate called without an active exception``, exit 134;
-    apache/arrow#34314), which a job's exit status cannot afford."""
+    """The table's rows as Arrow, read on the calling thread with no background reads: Arrow's scanner and
+    pre-buffering threads outliving a scan abort the process at exit now and then (``terminate called
+    without an active exception``, exit 134; apache/arrow#34314), which a job's exit status cannot afford.
+    A local table is read through Arrow's own file system rather than a Python wrapper of one."""
     expression = filters_to_expression(filters) if filters else None
-    return table.to_pyarrow_dataset().to_table(columns=columns, filter=expression, use_threads=False)
+    uri = urlparse(table.table_uri)
+    local = (
+        fs.SubTreeFileSystem(url2pathname(uri.path), fs.LocalFileSystem()) if uri.scheme == "file" else None
+    )
+    return table.to_pyarrow_dataset(filesystem=local).to_table(
+        columns=columns,
+        filter=expression,
+        use_threads=False,
+        fragment_scan_options=ParquetFragmentScanOptions(pre_buffer=False),
+    )
 
 
 def _value(value: Any) -> Any:

@@ -21,8 +21,9 @@ print(len(frame))
 
 
 def test_a_process_that_read_a_table_exits_cleanly(tmp_path: Path) -> None:
-    """Arrow's scanner threads outliving a read used to abort the process at exit now and then (exit 134,
-    "terminate called without an active exception"): every one of several reading processes exits 0."""
+    """Arrow's scanner and pre-buffering threads outliving a read used to abort the process at exit now and
+    then (exit 134, "terminate called without an active exception"; about 3 in 100 with pre-buffering alone):
+    every one of several reading processes exits 0."""
     config = load_config(overrides={"root": tmp_path}, environ={})
     path = config.table_path("ops.ingest_log")
     for part in range(4):  # several files, as a log appended by several runs has
@@ -31,8 +32,8 @@ def test_a_process_that_read_a_table_exits_cleanly(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     outcomes = [
         subprocess.run([sys.executable, "-c", READ, str(tmp_path)], cwd=root, capture_output=True, text=True)
-        for _ in range(8)
+        for _ in range(12)
     ]
     assert [(o.returncode, o.stdout.strip(), o.stderr.strip()[-200:]) for o in outcomes] == [
         (0, "200", "")
-    ] * 8
+    ] * 12
