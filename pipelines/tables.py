@@ -71,8 +71,6 @@ def digest(df: DataFrame, columns: Sequence[str]) -> tuple[int, int]:
     return int(row["n"]), int(row["h"] or 0)
 
 
-# Tables this process has registered (catalog name -> location): registering costs a catalog lookup.
-_REGISTERED: dict[tuple[int, str], str] = {}
 _CATALOG_LOCK = threading.Lock()  # stages write tables from several threads; the catalog is not atomic
 
 
@@ -312,24 +310,22 @@ class Lakehouse:
 
     def register(self, name: str) -> None:
         """Register the table under its name in the session's catalog, pointing at its location (an entry
-        pointing elsewhere is replaced; dropping an external table's entry never touches its files)."""
+        pointing elsewhere is replaced; dropping an external table's entry never touches its files). The
+        metastore is asked directly: Spark's ``tableExists`` and ``DESCRIBE`` load the Delta table's state,
+        a second or more per table."""
         location = str(self.config.table_path(name).resolve())
-        key = (id(self.spark), name)
-        if _REGISTERED.get(key) == location:
-            return
-        layer = name.split(".", 1)[0]
+        layer, table = name.split(".", 1)
+        metastore = self.spark._jsparkSession.sharedState().externalCatalog()  # type: ignore[attr-defined]
         with _CATALOG_LOCK:
-            self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
-            if self.spark.catalog.tableExists(name) and self._location(name) != location:
+            if not metastore.databaseExists(layer):
+                self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+            registered = metastore.tableExists(layer, table)
+            if registered and metastore.getTable(layer, table).location().getPath() == location:
+                return
+            if registered:
                 self.spark.sql(f"DROP TABLE {name}")
-            if not self.spark.catalog.tableExists(name):
-                quoted = location.replace("'", "''")
-                self.spark.sql(f"CREATE TABLE {name} USING DELTA LOCATION '{quoted}'")
-            _REGISTERED[key] = location
-
-    def _location(self, name: str) -> str | None:
-        rows = self.spark.sql(f"DESCRIBE TABLE EXTENDED {name}").where("col_name = 'Location'").collect()
-        return rows[0]["data_type"].removeprefix("file:") if rows else None
+            quoted = location.replace("'", "''")
+            self.spark.sql(f"CREATE TABLE {name} USING DELTA LOCATION '{quoted}'")
 
     def register_catalog(self) -> list[str]:
         """Register every table of the lakehouse found on disk; returns their names."""

@@ -6,6 +6,7 @@ from chispa import assert_df_equality
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
+from pipelines.config import load_config
 from pipelines.contract import Contract
 from pipelines.tables import Lakehouse
 
@@ -147,3 +148,20 @@ def test_log_reads_without_spark_agree_with_spark(spark, config):
         expected, key=lambda r: r["id"]
     )
     assert lakehouse.rows("silver.events", ("id",), [("note", "=", "c")]) == [{"id": 3}]
+
+
+def test_a_table_registered_elsewhere_is_pointed_at_its_new_location(spark, tmp_path):
+    """Registering reads the metastore's entry: the same name from another root (a path with a space, a
+    quote and a non-ASCII letter) replaces an entry pointing elsewhere; registering again keeps it."""
+    first = Lakehouse(spark, load_config(overrides={"root": tmp_path / "first"}, environ={}))
+    second = Lakehouse(spark, load_config(overrides={"root": tmp_path / "l'ake hoüse"}, environ={}))
+    first.merge(PEOPLE, rows(spark, [(1, "ann", 1)], PEOPLE))
+    second.merge(PEOPLE, rows(spark, [(2, "bob", 1)], PEOPLE))
+    metastore = spark._jsparkSession.sharedState().externalCatalog()
+    created = []
+    for lakehouse, expected in ((first, "ann"), (second, "bob"), (second, "bob"), (first, "ann")):
+        lakehouse.register_catalog()
+        assert [r["name"] for r in spark.sql("SELECT name FROM silver.people").collect()] == [expected]
+        created.append(metastore.getTable("silver", "people").createTime())
+    assert created[1] == created[2] != created[3]  # an entry already right is left as it is
+    spark.sql("DROP TABLE silver.people")
