@@ -7,6 +7,9 @@ ROOT ?= lakehouse
 CUSTOMERS ?= 5000
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
+# Python keeps each module it compiles (.pyc) for the next process; an environment that turns that off
+# (PYTHONDONTWRITEBYTECODE) makes every job, test process and attempt compile its ~3,000 modules again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
