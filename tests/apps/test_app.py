@@ -20,7 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webdriver import WebDriver, WebElement
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -84,6 +84,11 @@ def _open(browser: WebDriver, url: str, title: str) -> None:
     _settled(browser)
 
 
+def _shown(browser: WebDriver, locator: tuple[str, str]) -> WebElement:
+    """The element once it shows: a page's heading shows before the rest of it on a busy machine."""
+    return WebDriverWait(browser, WAIT).until(ready.visibility_of_element_located(locator))
+
+
 def _settled(browser: WebDriver) -> None:
     """Wait until the script's rerun finished (Streamlit shows a running indicator meanwhile)."""
     time.sleep(0.5)
@@ -113,10 +118,10 @@ def test_segments_page_lists_every_segment_with_an_action(app, browser, generate
         "gold.segment_profiles", generated.config, filters=[("as_of_date", "=", as_of)]
     )
     _open(browser, f"{app}/", "Segments")  # the default page
+    table = _shown(browser, (By.CSS_SELECTOR, '[data-testid="stDataFrame"]'))
     assert not browser.find_elements(By.CSS_SELECTOR, '[role="dialog"]'), "a dialog opened over the page"
     text = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
     assert f"scored as of {as_of}" in text
-    table = browser.find_element(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
     assert table.is_displayed()
     expected = views.segments(profiles)
     assert set(expected["suggested action"]) <= {action for _, action in views.ACTIONS}
@@ -128,7 +133,7 @@ def test_targets_page_downloads_the_list_an_objective_flags(app, browser, downlo
     objective = max(OBJECTIVES, key=lambda o: (0 < marketing[contact_column(o)].sum() < len(marketing), o))
     flagged = marketing[marketing[contact_column(objective)]]
     _open(browser, f"{app}/targets", "Targets")
-    browser.find_element(By.XPATH, f"//label[.//p[text()='{objective}']]").click()
+    _shown(browser, (By.XPATH, f"//label[.//p[text()='{objective}']]")).click()
     _settled(browser)
     metrics = [m.text for m in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')]
     assert metrics[0] == f"{len(flagged):,}"
@@ -154,7 +159,7 @@ def test_what_if_form_answers_as_the_champion_does(app, browser, generated):  # 
     _open(browser, f"{app}/what-if", "What-if")
     sent = {"recency_days": 12.0, "income": 41000.0}
     for column, value in sent.items():
-        field = browser.find_element(By.CSS_SELECTOR, f'input[aria-label="{column}"]')
+        field = _shown(browser, (By.CSS_SELECTOR, f'input[aria-label="{column}"]'))
         field.send_keys(str(value), Keys.TAB)
     browser.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
     WebDriverWait(browser, WAIT).until(
@@ -175,6 +180,7 @@ def test_model_page_shows_the_champion_against_its_baselines(app, browser, gener
     client = tracking.reader(generated.config)
     version = tracking.champion_version(client, acceptance_training.MODEL_NAME)
     _open(browser, f"{app}/model", "Model")
+    _shown(browser, (By.CSS_SELECTOR, '[data-testid="stImage"] img'))
     text = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
     assert f"{acceptance_training.MODEL_NAME} v{version} (champion)" in text
     for section in ("Against the baselines", "Drivers", "Promotion history", "Drift", "Data quality"):
