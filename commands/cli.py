@@ -138,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _app(args: argparse.Namespace) -> int:
-    import subprocess
+    import os
 
     from apps import api
 
@@ -151,7 +151,8 @@ def _app(args: argparse.Namespace) -> int:
         "--", "--root", str(config.root), *(["--config", args.config] if args.config else []),
     ]  # fmt: skip
     print(f"the marketers' app on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    return subprocess.call(command)
+    # the command becomes the server (same process): stopping it stops the server, never orphans one
+    os.execv(sys.executable, command)
 
 
 def _loadtest(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -187,3 +188,16 @@ def test_model_page_shows_the_champion_against_its_baselines(app, browser, gener
         assert section in text
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')
     _screenshot(browser, "model")
+
+
+def test_stopping_the_app_command_stops_its_server(generated):  # type: ignore[no-untyped-def]
+    """`lakehouse app` is the server's process: terminating it leaves nothing listening (it used to start
+    Streamlit as a child that outlived it)."""
+    port = free_port()
+    command = [sys.executable, "-m", "commands.cli", "app", "--root", str(generated.config.root)]
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+    process = started([*command, "--port", str(port)], health, "lakehouse app")
+    process.terminate()
+    process.wait(timeout=30)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(health, timeout=5)
