@@ -28,8 +28,9 @@ def decisions(ctx: RunContext, name: str) -> list[dict[str, Any]]:
     """The model's rows of ops.model_promotions, oldest first."""
     if not ctx.lakehouse.exists(model_promotions.TABLE.name):
         return []
-    history = model_promotions.history(runner.read(ctx, model_promotions.TABLE), name)
-    return [r.asDict() for r in history.collect()]
+    table = model_promotions.TABLE.name  # read from its files: a few rows, no Spark job before training
+    rows = ctx.lakehouse.rows(table, model_promotions.HISTORY_COLUMNS, [("model_name", "=", name)])
+    return model_promotions.history(rows, name)
 
 
 def decided(history: list[dict[str, Any]], version: str) -> bool:

@@ -3,7 +3,7 @@ challenger, or a rollback; with both models' metrics on the same holdout."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -73,7 +73,7 @@ def gate(
 
 
 def champions(decisions: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The champions in turn, replayed from the decisions oldest first (``history``, collected): a
+    """The champions in turn, replayed from the decisions oldest first (``history``): a
     promotion puts its version on top, a rollback returns to the version it restored. The last entry is
     the champion the decisions say; the one before it is what a rollback restores."""
     stack: list[str] = []
@@ -180,13 +180,14 @@ def decide_segments(
     }
 
 
-def history(promotions: DataFrame, model_name: str) -> DataFrame:
-    """A model's decisions, oldest first (what ``champions`` replays)."""
-    return (
-        promotions.where(F.col("model_name") == model_name)
-        .select("decided_at", "decision", "candidate_version", "champion_version")
-        .orderBy("decided_at")
-    )
+HISTORY_COLUMNS = ("model_name", "decided_at", "decision", "candidate_version", "champion_version")
+
+
+def history(decisions: Iterable[Mapping[str, Any]], model_name: str) -> list[dict[str, Any]]:
+    """A model's decisions (rows of the table, ``HISTORY_COLUMNS``), oldest first: what ``champions``
+    replays."""
+    mine = (dict(d) for d in decisions if d["model_name"] == model_name)
+    return sorted(mine, key=lambda d: d["decided_at"])
 
 
 def newest_scores(scored: DataFrame, version_column: str) -> DataFrame:

@@ -20,48 +20,51 @@ IDENTIFIERS = ("model_version", "acceptance_model_version", "segment_model_versi
 ATTEMPT_LOGS = ("ops.refine_log", "ops.ingest_log", "ops.model_promotions")
 
 
-@pytest.fixture(scope="module")
-def lakehouses(uninterrupted, kill_sequence):  # type: ignore[no-untyped-def]
-    root, moments = kill_sequence.result()
-    return {"clean": uninterrupted, "killed": root}, moments
+IGNORED = (*VOLATILE_COLUMNS, *IDENTIFIERS)
 
 
 def _lakehouse(spark, root: Path) -> Lakehouse:  # type: ignore[no-untyped-def]
     return Lakehouse(spark, load_config(overrides={"root": root}, environ={}))
 
 
-def test_every_table_equals_an_uninterrupted_run(spark, lakehouses):
-    roots, moments = lakehouses
+def _contents(lakehouse: Lakehouse) -> dict[str, tuple[int, str]]:
+    """Each table's (rows, content hash), but for the logs of attempts."""
+    return {n: lakehouse.content_hash(n, IGNORED) for n in lakehouse.tables() if n not in ATTEMPT_LOGS}
+
+
+def _logged(lakehouse: Lakehouse) -> list[tuple]:  # type: ignore[type-arg]
+    rows = lakehouse.read("ops.ingest_log").select("source", "file", "rows", "status", "content_sha256")
+    return sorted(tuple(r) for r in rows.collect())
+
+
+@pytest.fixture(scope="module")
+def lakehouses(spark, uninterrupted, kill_sequence):  # type: ignore[no-untyped-def]
+    """The uninterrupted lakehouse's tables and log, read while the kills still run; then the killed
+    lakehouse once its last attempt has finished."""
+    clean = _lakehouse(spark, uninterrupted)
+    expected = {"tables": clean.tables(), "contents": _contents(clean), "logged": _logged(clean)}
+    root, moments = kill_sequence.result()
+    return expected, _lakehouse(spark, root), moments
+
+
+def test_every_table_equals_an_uninterrupted_run(lakehouses):
+    expected, killed, moments = lakehouses
     assert len(moments) == KILLS
-    clean, killed = (_lakehouse(spark, roots[k]) for k in ("clean", "killed"))
-    assert killed.tables() == clean.tables()
-    ignored = (*VOLATILE_COLUMNS, *IDENTIFIERS)
-    differ = [
-        name
-        for name in clean.tables()
-        if name not in ATTEMPT_LOGS
-        and clean.content_hash(name, ignored) != killed.content_hash(name, ignored)
-    ]
-    assert differ == []
+    assert killed.tables() == expected["tables"]
+    contents = _contents(killed)
+    assert [n for n, content in expected["contents"].items() if contents[n] != content] == []
 
 
-def test_each_landed_file_is_logged_once(spark, lakehouses):
-    roots, _ = lakehouses
-    clean, killed = (_lakehouse(spark, roots[k]) for k in ("clean", "killed"))
-
-    def logged(lakehouse: Lakehouse) -> list[tuple]:  # type: ignore[type-arg]
-        rows = lakehouse.read("ops.ingest_log").select("source", "file", "rows", "status", "content_sha256")
-        return sorted(tuple(r) for r in rows.collect())
-
-    assert logged(killed) == logged(clean)
-    assert len(logged(clean)) == len({(s, f) for s, f, *_ in logged(clean)})
+def test_each_landed_file_is_logged_once(lakehouses):
+    expected, killed, _ = lakehouses
+    assert _logged(killed) == expected["logged"]
+    assert len(expected["logged"]) == len({(s, f) for s, f, *_ in expected["logged"]})
 
 
-def test_each_model_has_one_champion_with_its_decision(spark, lakehouses):
-    roots, _ = lakehouses
-    config = load_config(overrides={"root": roots["killed"]}, environ={})
-    client = tracking.configure(config)
-    promotions = _lakehouse(spark, roots["killed"]).read("ops.model_promotions")
+def test_each_model_has_one_champion_with_its_decision(lakehouses):
+    _, killed, _ = lakehouses
+    client = tracking.configure(killed.config)
+    promotions = killed.read("ops.model_promotions")
     for name in ("customer_segments", "campaign_acceptance"):
         champion = tracking.get_alias(client, name).version
         decisions = promotions.where((F.col("model_name") == name) & (F.col("candidate_version") == champion))

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -9,6 +9,7 @@ from ops.model_promotions import (
     decide,
     decide_segments,
     gate,
+    history,
     previous_champion,
 )
 
@@ -37,6 +38,21 @@ def test_rollback_restores_the_champion_promoted_before_the_current_one():
         previous_champion(["1"], "1")
     with pytest.raises(RollbackError, match="version 2 is not the champion"):
         previous_champion(champions(history), "2")  # a challenger was never champion
+
+
+def test_the_history_is_one_models_decisions_oldest_first_whatever_order_they_are_read_in():
+    def row(model, minute, kind, version):
+        at = datetime(2026, 6, 30, 8, minute)
+        return {"model_name": model, "decided_at": at, "decision": kind, "candidate_version": version}
+
+    read = [row("a", 30, "rollback", "1"), row("b", 5, "promoted", "7"), row("a", 10, "promoted", "1")]
+    read += [row("a", 20, "promoted", "2"), row("b", 25, "promoted", "8")]
+    replayed = history(read, "a")
+    assert [(d["decided_at"].minute, d["decision"], d["candidate_version"]) for d in replayed] == [
+        (10, "promoted", "1"), (20, "promoted", "2"), (30, "rollback", "1"),
+    ]  # fmt: skip
+    assert champions(replayed) == ["1"]
+    assert champions(history(read, "b")) == ["7", "8"]
 
 
 def test_a_second_rollback_walks_past_the_version_rolled_back():
