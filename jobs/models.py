@@ -28,8 +28,8 @@ def decisions(ctx: RunContext, name: str) -> list[dict[str, Any]]:
     """The model's rows of ops.model_promotions, oldest first."""
     if not ctx.lakehouse.exists(model_promotions.TABLE.name):
         return []
-    table = model_promotions.TABLE.name  # read from its files: a few rows, no Spark job before training
-    rows = ctx.lakehouse.rows(table, model_promotions.HISTORY_COLUMNS, [("model_name", "=", name)])
+    # read from its files (a few rows: no Spark job before training); ``history`` picks the model's
+    rows = ctx.lakehouse.rows(model_promotions.TABLE.name, model_promotions.HISTORY_COLUMNS)
     return model_promotions.history(rows, name)
 
 
