@@ -488,7 +488,7 @@ def refine_all(
 ) -> list[SilverResult]:
     """Refine every bronze table into its silver table (incrementally where it can, see the module's
     docstring); record every rule's outcome and every finished table's progress, even on failure.
-    Tables that check customer ids run after the customers table, side by side."""
+    Tables run side by side; those that check customer ids after the customers table."""
     rule_results: list[quality.RuleResult] = []
     done: list[tuple[SilverResult, Plan]] = []
     idle: set[str] = set()
@@ -519,9 +519,9 @@ def refine_all(
         return result
 
     try:
-        first = [refine(t) for t in tables if t.customers() is None]
-        rest = [t for t in tables if t.customers() is not None]
-        return first + map_concurrently(refine, rest, ctx.config.spark.parallel_tables)
+        workers = ctx.config.spark.parallel_tables
+        first = map_concurrently(refine, [t for t in tables if t.customers() is None], workers)
+        return first + map_concurrently(refine, [t for t in tables if t.customers() is not None], workers)
     finally:
         record_results(ctx, dq_results, [r for r in rule_results if r.table not in idle])
         _log_rows(ctx, refine_log, done)

@@ -147,14 +147,17 @@ class Lakehouse:
         return reader.load(self.path(name))
 
     def _result(self, name: str) -> WriteResult:
-        last = DeltaTable.forPath(self.spark, self.path(name)).history(1).collect()[0]
-        metrics = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if str(v).isdigit()}
+        """The table's last commit: version, operation and metrics, read from its log (no Spark job)."""
+        last = self._log(name).history(1)[0]
+        metrics = {k: int(v) for k, v in (last.get("operationMetrics") or {}).items() if str(v).isdigit()}
         return WriteResult(name, int(last["version"]), str(last["operation"]), metrics)
 
     def version(self, name: str) -> int:
         """The table's current version: its log's newest commit file (a directory listing, no Spark job)."""
         version = log_version(self.config.table_path(name))
-        return self._result(name).version if version is None else version  # no log: Spark says what is wrong
+        if version is None:  # no log: Spark says what is wrong
+            return int(DeltaTable.forPath(self.spark, self.path(name)).history(1).collect()[0]["version"])
+        return version
 
     def _log(self, name: str) -> deltalake.DeltaTable:
         """The table's Delta log read in Python (schema, properties, history) without a Spark job."""
@@ -175,9 +178,18 @@ class Lakehouse:
         table = scan(self._log(name), list(columns), list(where) if where else None)
         return [{k: local(v) for k, v in row.items()} for row in table.to_pylist()]
 
-    def append(self, contract: Contract, df: DataFrame) -> WriteResult:
+    def _empty_since_created(self, name: str) -> bool:
+        """Whether the table holds only the empty commit ``ensure`` created it with (read from its log)."""
+        return self.version(name) == 0 and not self._log(name).file_uris()
+
+    def append(
+        self, contract: Contract, df: DataFrame, metadata: Mapping[str, Any] | None = None
+    ) -> WriteResult:
         self.ensure(contract)
-        contract.conform(df).write.format("delta").mode("append").save(self.path(contract.name))
+        writer = contract.conform(df).write.format("delta").mode("append")
+        if metadata is not None:
+            writer = writer.option("userMetadata", json.dumps(metadata, default=str, sort_keys=True))
+        writer.save(self.path(contract.name))
         return self._result(contract.name)
 
     def merge(self, contract: Contract, df: DataFrame, *, complete: bool = False) -> WriteResult:
@@ -191,6 +203,13 @@ class Lakehouse:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
         before = self.version(contract.name)
+        if self._empty_since_created(contract.name):
+            # every row is an insert: an append writes them without the MERGE's join and rewrite passes
+            appended = self.append(contract, df)
+            return WriteResult(
+                contract.name, appended.version, "MERGE",
+                {"numTargetRowsInserted": appended.metric("numOutputRows")},
+            )  # fmt: skip
         source, target = contract.conform(df).alias("s"), table.toDF().alias("t")
         same_key = [F.col(f"s.`{k}`") == F.col(f"t.`{k}`") for k in contract.primary_key]
         sequenced = contract.sequence_by if not complete else None
@@ -281,6 +300,9 @@ class Lakehouse:
         """Replace the whole table, or only the given partition (``{"as_of_date": date}``): reruns replace
         what they wrote before instead of adding to it. ``metadata`` goes into the commit (``commits``)."""
         self.ensure(contract)
+        if not partition and self._empty_since_created(contract.name):
+            # nothing to replace: an append commits the same rows without reading the table's file list
+            return self.append(contract, df, metadata)
         writer = contract.conform(df).write.format("delta").mode("overwrite")
         if metadata is not None:
             writer = writer.option("userMetadata", json.dumps(metadata, default=str, sort_keys=True))

@@ -106,13 +106,16 @@ def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
     """KILLS killed attempts at random moments, then one attempt run to its end."""
     rng = random.Random(20261130)
     steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
-    moments = []
+    moments, start = [], time.monotonic()
     for n, at in enumerate(sorted(steps)):
         step, delay = STEPS[at], rng.uniform(0.0, 4.0)
+        began = time.monotonic()
         moments.append(f"{_killed_attempt(root, step, delay)} +{delay:.1f}s")
-        print(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}", flush=True)
+        took, since = time.monotonic() - began, time.monotonic() - start
+        print(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)", flush=True)
     final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr[-3000:]
+    print(f"last attempt ran to its end: {time.monotonic() - start:.0f} s in", flush=True)
     return root, moments
 
 

@@ -122,6 +122,36 @@ def test_merge_of_nothing_commits_nothing_and_reports_no_changes(spark, config):
     assert (empty.metric("numTargetRowsInserted"), empty.metric("numSourceRows")) == (0, 0)
 
 
+def test_a_first_write_into_a_new_table_appends_and_later_writes_merge_or_replace(spark, config):
+    """The empty table ensure() created takes a MERGE's or an overwrite's rows as one append; from then on
+    a MERGE updates and an overwrite replaces. Versions and counts are the log's, as Spark's history says."""
+    lakehouse = Lakehouse(spark, config)
+
+    def last(name):  # type: ignore[no-untyped-def]
+        return DeltaTable.forPath(spark, lakehouse.path(name)).history(1).collect()[0]
+
+    merged = lakehouse.merge(PEOPLE, rows(spark, [(1, "ann", 1), (2, "bob", 1)], PEOPLE))
+    commit = last("silver.people")
+    assert (commit["version"], commit["operationParameters"]["mode"]) == (1, "Append")
+    assert (merged.version, merged.metric("numTargetRowsInserted")) == (1, 2)
+    updated = lakehouse.merge(PEOPLE, rows(spark, [(1, "ann b.", 2)], PEOPLE))
+    commit = last("silver.people")
+    assert (commit["operation"], updated.version, updated.metric("numTargetRowsUpdated")) == ("MERGE", 2, 1)
+    expected = rows(spark, [(1, "ann b.", 2), (2, "bob", 1)], PEOPLE)
+    assert_df_equality(lakehouse.read("silver.people"), expected, ignore_row_order=True, ignore_metadata=True)
+
+    day = date(2026, 1, 1)
+    written = lakehouse.overwrite(SCORES, rows(spark, [(1, day, 0.1), (2, day, 0.2)], SCORES))
+    commit = last("gold.scores")
+    assert (commit["version"], commit["operationParameters"]["mode"]) == (1, "Append")
+    assert (written.version, written.metric("numOutputRows")) == (1, 2)
+    replaced = lakehouse.overwrite(SCORES, rows(spark, [(3, day, 0.3)], SCORES))
+    assert (replaced.version, replaced.metric("numOutputRows")) == (2, 1)
+    assert_df_equality(
+        lakehouse.read("gold.scores"), rows(spark, [(3, day, 0.3)], SCORES), ignore_metadata=True
+    )
+
+
 def test_log_reads_without_spark_agree_with_spark(spark, config):
     """version, records_changes, commits and rows read the Delta log and files in Python; Spark's history,
     detail and collect are the oracle (timestamps included: both give naive local times)."""
