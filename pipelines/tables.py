@@ -178,14 +178,18 @@ class Lakehouse:
         table = scan(self._log(name), list(columns), list(where) if where else None)
         return [{k: local(v) for k, v in row.items()} for row in table.to_pylist()]
 
-    def _empty_since_created(self, name: str) -> bool:
-        """Whether the table holds only the empty commit ``ensure`` created it with (read from its log)."""
-        return self.version(name) == 0 and not self._log(name).file_uris()
+    def _empty_since_created(self, name: str, version: int) -> bool:
+        """Whether the table, at ``version``, holds only the empty commit ``ensure`` created it with."""
+        return version == 0 and not self._log(name).file_uris()
 
-    def append(
+    def append(self, contract: Contract, df: DataFrame) -> WriteResult:
+        self.ensure(contract)
+        return self._appended(contract, df)
+
+    def _appended(
         self, contract: Contract, df: DataFrame, metadata: Mapping[str, Any] | None = None
     ) -> WriteResult:
-        self.ensure(contract)
+        """Append to a table ``ensure`` made sure of."""
         writer = contract.conform(df).write.format("delta").mode("append")
         if metadata is not None:
             writer = writer.option("userMetadata", json.dumps(metadata, default=str, sort_keys=True))
@@ -203,9 +207,9 @@ class Lakehouse:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
         before = self.version(contract.name)
-        if self._empty_since_created(contract.name):
+        if self._empty_since_created(contract.name, before):
             # every row is an insert: an append writes them without the MERGE's join and rewrite passes
-            appended = self.append(contract, df)
+            appended = self._appended(contract, df)
             return WriteResult(
                 contract.name, appended.version, "MERGE",
                 {"numTargetRowsInserted": appended.metric("numOutputRows")},
@@ -300,9 +304,9 @@ class Lakehouse:
         """Replace the whole table, or only the given partition (``{"as_of_date": date}``): reruns replace
         what they wrote before instead of adding to it. ``metadata`` goes into the commit (``commits``)."""
         self.ensure(contract)
-        if not partition and self._empty_since_created(contract.name):
+        if not partition and self._empty_since_created(contract.name, self.version(contract.name)):
             # nothing to replace: an append commits the same rows without reading the table's file list
-            return self.append(contract, df, metadata)
+            return self._appended(contract, df, metadata)
         writer = contract.conform(df).write.format("delta").mode("overwrite")
         if metadata is not None:
             writer = writer.option("userMetadata", json.dumps(metadata, default=str, sort_keys=True))
