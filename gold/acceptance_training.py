@@ -363,12 +363,12 @@ def marketing(
 
 
 def drift(
-    model: PipelineModel, trained_on: DataFrame, features: DataFrame, scores: DataFrame, config: Config
+    model: PipelineModel, trained_on: DataFrame, features: DataFrame, config: Config
 ) -> tuple[DataFrame, DataFrame]:
     """The model's inputs and score in its training population and in today's: what drift compares."""
     numeric = customer_features.numeric_columns(config.vocabulary)
     before = acceptance.population(trained_on, acceptance.score(model, trained_on, numeric), numeric)
-    return before, acceptance.population(features, scores, numeric)
+    return before, acceptance.population(features, acceptance.score(model, features, numeric), numeric)
 
 
 def backtest_plans(

@@ -24,14 +24,12 @@ from pipelines.runtime import RunContext
 DQ = dq_results.TABLE
 
 
-def check_drift(
-    ctx: RunContext, scorer: tracking.RegisteredModel, features: DataFrame, scores: DataFrame
-) -> None:
+def check_drift(ctx: RunContext, scorer: tracking.RegisteredModel, features: DataFrame) -> None:
     """Compare today's customers with every customer as of the champion's training date (time-driven
     inputs left out or compared as rates); write ops.feature_drift."""
     reference_as_of = date.fromisoformat(scorer.tags["as_of"])
     trained_on = runner.read_partition(ctx, customer_features.TABLE, reference_as_of)
-    populations = at.drift(tracking.load_model(at.MODEL_NAME), trained_on, features, scores, ctx.config)
+    populations = at.drift(tracking.load_model(at.MODEL_NAME), trained_on, features, ctx.config)
     before, now = (p.toPandas().to_dict("list") for p in populations)
     keys = {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "model_version": scorer.version}
     settings = ctx.config.model
@@ -48,7 +46,8 @@ OUTPUTS = (customer_segments.TABLE, customer_marketing.TABLE, segment_profiles.T
 
 def run(ctx: RunContext) -> None:
     """Assign segments and acceptance probabilities as of the run date with the champion models (kept
-    when the same champions already scored the same features with the same code)."""
+    when the same champions already scored the same features with the same code). Each of its four parts
+    is kept on its own too, so a run cut off in one part resumes there."""
     client = tracking.configure(ctx.config)
     features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     run_values = {"as_of": ctx.as_of, "run_id": ctx.run_id}
@@ -68,23 +67,40 @@ def run(ctx: RunContext) -> None:
             "features", ctx.as_of, segmenter.version, scorer.version,
         )  # fmt: skip
         return
-    with step(f"score: segments as of {ctx.as_of}"):
+
+    def segments() -> None:
         model = tracking.load_model(seg.MODEL_NAME)
-        segments = seg.score(
+        rows = seg.score(
             model, segmenter.tags, segmenter.version, features, ctx.config.categories, **run_values
         )
-        runner.write(ctx, customer_segments.TABLE, segments, DQ)
-    with step(f"score: campaign acceptance as of {ctx.as_of}"):
-        segments = runner.read(ctx, customer_segments.TABLE)
+        runner.write(ctx, customer_segments.TABLE, rows, DQ)
+
+    def acceptance() -> None:
         model = tracking.load_model(at.MODEL_NAME)
-        marketing, scores = at.marketing(
-            model, scorer.tags, scorer.version, features, segments, ctx.config, **run_values
-        )
-        runner.write(ctx, customer_marketing.TABLE, marketing, DQ)
-    with step("score: segment profiles"):
-        runner.refresh(ctx, segment_profiles.TABLE, DQ)
-    with step("score: drift of features and score since the champion's training"):
-        check_drift(ctx, scorer, features, scores)
+        rows, _ = at.marketing(
+            model, scorer.tags, scorer.version, features, runner.read(ctx, customer_segments.TABLE), ctx.config,
+            **run_values,
+        )  # fmt: skip
+        runner.write(ctx, customer_marketing.TABLE, rows, DQ)
+
+    parts = (
+        (f"score: segments as of {ctx.as_of}", segments),
+        (f"score: campaign acceptance as of {ctx.as_of}", acceptance),
+        ("score: segment profiles", lambda: runner.refresh(ctx, segment_profiles.TABLE, DQ)),
+        ("score: drift of features and score since the champion's training", lambda: check_drift(ctx, scorer, features)),
+    )  # fmt: skip
+    for n, (title, work) in enumerate(parts):
+        # a part is done when it finished from the same key and neither its output nor an earlier part's
+        # was written since (an earlier part done again means this one reads new rows)
+        name, outputs = f"score.{n + 1}", OUTPUTS[: n + 1]
+        if runner.done_before(ctx, name, key, outputs):
+            ctx.log.info(
+                "  %s: kept (done from the same champions and features before the run was cut off)", title
+            )
+            continue
+        with step(title):
+            work()
+        runner.mark_done(ctx, name, key, outputs)
     runner.mark_done(ctx, "score", key, OUTPUTS)
 
 

@@ -18,7 +18,7 @@ from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
 
 from pipelines import lock
-from pipelines.config import Config
+from pipelines.config import JIT_OPTIONS, Config
 from pipelines.runtime import RunContext, check_run_id, default_run_id
 
 IVY_SETTINGS = str(Path(__file__).with_name("ivysettings.xml"))
@@ -90,6 +90,7 @@ def build_session(
     shuffle_partitions: int = 8,
     driver_memory: str | None = None,
     log_level: str = "ERROR",
+    java_options: str = JIT_OPTIONS,
     extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Return the active session, or start one configured for Delta Lake (and, given ``catalog_dir``, a
@@ -118,7 +119,13 @@ def build_session(
         catalog_dir.mkdir(parents=True, exist_ok=True)
         discard_unfinished_metastore(catalog_dir)
         extra_conf = {**catalog_conf(catalog_dir), **(extra_conf or {})}
-    for key, value in (extra_conf or {}).items():
+    extra_conf = dict(extra_conf or {})
+    for role in ("driver", "executor"):  # the JVM options and any a setting above adds (the catalog's)
+        key = f"spark.{role}.extraJavaOptions"
+        options = " ".join(o for o in (java_options, extra_conf.pop(key, "")) if o)
+        if options:
+            builder = builder.config(key, options)
+    for key, value in extra_conf.items():
         builder = builder.config(key, value)
     spark = configure_spark_with_delta_pip(builder).getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
@@ -159,6 +166,7 @@ def start_run(
         shuffle_partitions=config.spark.shuffle_partitions,
         driver_memory=None if submitted else config.spark.driver_memory,
         log_level=config.spark.log_level,
+        java_options=config.spark.java_options,
         catalog_dir=config.catalog_dir if writer and config.spark.catalog == "hive" else None,
     )
     return RunContext(spark, config, as_of, run_id, full_refresh=full_refresh)

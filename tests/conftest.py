@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# the commands tests run (in this process or another) on data this small: two shuffle partitions, as the
+# session below; the default's eight cost a whole run about a quarter more (more tasks, same rows)
+os.environ.setdefault("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "2")
 
 from pipelines.config import Config, load_config
 from pipelines.runtime import RunContext

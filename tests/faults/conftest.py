@@ -32,7 +32,8 @@ STEPS = (
 )  # fmt: skip
 # training kept small (one candidate, two folds, no tree baseline): the suite is about what survives a fault
 ENV = {
-    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "LAKEHOUSE_MODEL_SEGMENT_K_MAX": "3",
+    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS": "2",
+    "LAKEHOUSE_MODEL_SEGMENT_K_MAX": "3",
     "LAKEHOUSE_MODEL_CV_FOLDS": "2", "LAKEHOUSE_MODEL_REG_PARAMS": "0.01",
     "LAKEHOUSE_MODEL_POSITIVE_WEIGHTS": "3.0", "LAKEHOUSE_MODEL_TREE_BASELINE": "false",
 }  # fmt: skip

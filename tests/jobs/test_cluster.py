@@ -20,18 +20,23 @@ from sample import generate
 pytestmark = pytest.mark.cluster
 CONFIG = (
     "[model]\nsegment_k_max = 4\ncv_folds = 2\nreg_params = [0.01]\npositive_weights = [3.0]\n"
-    "tree_baseline = false\n[spark]\nshuffle_partitions = 4\n"
+    "tree_baseline = false\n[spark]\nshuffle_partitions = 2\n"
 )
 LAKEHOUSE = [sys.executable, "-m", "commands.cli"]
 
 
-def _run(root: Path, *extra: str) -> None:
+def _start(root: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     command = [*LAKEHOUSE, "run", "--config", str(root.parent / "lakehouse.toml"), "--root", str(root)]
-    done = subprocess.run(
-        [*command, "--as-of", "2026-06-30", *extra], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, f"lakehouse run {' '.join(extra)} failed:\n{done.stderr[-3000:]}"
+    return subprocess.Popen(
+        [*command, "--as-of", "2026-06-30", *extra], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _finished(run: subprocess.Popen[str], *extra: str) -> None:
+    _, err = run.communicate()
+    assert run.returncode == 0, f"lakehouse run {' '.join(extra)} failed:\n{err[-3000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +47,18 @@ def lakehouses(tmp_path_factory):  # type: ignore[no-untyped-def]
     generate(local / "landing", 200, seed=5)
     shutil.copytree(local / "landing", remote / "landing")
     running = cluster.of(load_config(overrides={"root": remote}, environ={}))
-    url = cluster.up(running)
+    # local mode alongside: the cluster's run waits on its workers' messages much of the time
+    in_local_mode = _start(local)
     try:
-        assert cluster.alive_workers(running) == 2
-        _run(remote, "--master", url)
-        applications = list((running.directory / "work").glob("worker-*/app-*"))
+        url = cluster.up(running)
+        try:
+            assert cluster.alive_workers(running) == 2
+            _finished(_start(remote, "--master", url), "--master", url)
+            applications = list((running.directory / "work").glob("worker-*/app-*"))
+        finally:
+            cluster.down(running)
     finally:
-        cluster.down(running)
-    _run(local)
+        _finished(in_local_mode)
     return local, remote, applications
 
 

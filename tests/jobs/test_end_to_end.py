@@ -121,6 +121,27 @@ def test_running_the_same_day_again_changes_no_table(lakehouse):
     assert all(r["files"] == 0 for r in again.report["ingest"].values())
 
 
+def test_a_score_cut_off_resumes_at_the_part_it_did_not_finish(lakehouse):
+    """What a run killed during the segment profiles leaves: the first two parts recorded as done, not the
+    last two nor the stage. The next run keeps the first two and does the rest; with the first part's
+    record gone too, every part is done again (the later ones read what it wrote)."""
+    names = [t.name for t in score.OUTPUTS]
+    contents = {name: lakehouse.lakehouse.content_hash(name) for name in names}
+
+    def resumed(cut: tuple[str, ...]) -> list[str]:
+        for step in cut:
+            lakehouse.config.state_path(step).unlink()
+        before = {name: lakehouse.lakehouse.version(name) for name in names}
+        again = RunContext(lakehouse.spark, lakehouse.config, lakehouse.as_of, lakehouse.run_id)
+        score.run(again)
+        assert lakehouse.config.state_path("score").is_file()
+        assert {name: again.lakehouse.content_hash(name) for name in names} == contents  # no row doubled
+        return [name for name in names if again.lakehouse.version(name) != before[name]]
+
+    assert resumed(("score", "score.3", "score.4")) == ["gold.segment_profiles", "ops.feature_drift"]
+    assert resumed(("score", "score.1")) == names
+
+
 def test_sql_command_queries_tables_by_name(lakehouse, capsys):
     root = str(lakehouse.config.root)
     capsys.readouterr()

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.e2e
 def imported(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     base = tmp_path_factory.mktemp("import-crm")
     path = crm_case.write(base / "export" / "case.tsv", crm_case.customers(), tab=True)
-    config = load_config(overrides={"root": base / "lakehouse", "model": {"segment_k_max": 4}}, environ={})
+    # a grid of two candidates, two folds and the tree baseline: what selection compares, at half the fits
+    model = {"segment_k_max": 4, "cv_folds": 2, "reg_params": [0.01], "positive_weights": [1.0, 3.0]}
+    config = load_config(overrides={"root": base / "lakehouse", "model": model}, environ={})
     ctx = RunContext(spark, config, date(2026, 11, 23), "import-crm-case")
     on_snapshot = crm.prepare(ctx, path)
     for stage in (train.run, score.run, publish.run):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from pipelines.config import JIT_OPTIONS
 from pipelines.session import discard_unfinished_metastore
 
 
@@ -31,3 +32,11 @@ def test_a_complete_metastore_is_kept(tmp_path):  # type: ignore[no-untyped-def]
     (metastore / "service.properties").write_text("derby")
     assert not discard_unfinished_metastore(tmp_path) and (metastore / "service.properties").is_file()
     assert not discard_unfinished_metastore(tmp_path / "absent")
+
+
+def test_the_jvm_spark_starts_gets_the_configured_java_options(spark):  # type: ignore[no-untyped-def]
+    """The JIT setting reaches the JVM as launched (a conf set too late would be read by no JVM)."""
+    jvm = spark.sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert JIT_OPTIONS in arguments
+    assert spark.conf.get("spark.executor.extraJavaOptions") == JIT_OPTIONS
