@@ -350,16 +350,15 @@ def model_tags(trained: Trained, training: Plan, fingerprint: str, as_of: date) 
 def marketing(
     model: PipelineModel, tags: Mapping[str, str], version: str, features: DataFrame, segments: DataFrame,
     config: Config, *, as_of: date, run_id: str,
-) -> tuple[DataFrame, DataFrame]:  # fmt: skip
-    """(gold.customer_marketing rows, the scores): the registered model's probabilities joined to the
-    segments, with expected profit, decile and a contact flag per objective at the version's thresholds."""
+) -> DataFrame:  # fmt: skip
+    """gold.customer_marketing's rows: the registered model's probabilities joined to the segments, with
+    expected profit, decile and a contact flag per objective at the version's thresholds."""
     scores = acceptance.score(model, features, customer_features.numeric_columns(config.vocabulary))
     thresholds = json.loads(tags.get(THRESHOLDS_TAG, "{}"))
-    rows = customer_marketing.transform(
+    return customer_marketing.transform(
         segments, scores, as_of=as_of, thresholds=thresholds, economics=economics(config.model),
         acceptance_model_version=version, run_id=run_id,
     )  # fmt: skip
-    return rows, scores
 
 
 def drift(

@@ -77,7 +77,7 @@ def run(ctx: RunContext) -> None:
 
     def acceptance() -> None:
         model = tracking.load_model(at.MODEL_NAME)
-        rows, _ = at.marketing(
+        rows = at.marketing(
             model, scorer.tags, scorer.version, features, runner.read(ctx, customer_segments.TABLE), ctx.config,
             **run_values,
         )  # fmt: skip
