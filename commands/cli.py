@@ -3,37 +3,55 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from commands import bench, targets
-from gold.acceptance_training import MODEL_NAME
 from gold.objectives import OBJECTIVES
-from gold.tables import EVERY_TABLE, EVERY_VIEW
-from jobs import backtest, crm, features, ingest, models, publish, refine, run_all, score, train
-from jobs.common import run_stage, start_context
-from ops import dq_results, refine_log
-from pipelines import cluster, graph, shell
 from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date, positive_int
 from pipelines.config import PROFILES
 from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
-from pipelines.refine import replay_quarantine
-from pipelines.runtime import RunContext
-from pipelines.tables import TableError
-from sample import landing as sample
-from silver.tables import TABLES as SILVER
 
-# A stage's help is its docstring's first line.
-STAGES = {
-    "ingest": ingest.run, "silver": refine.run, "features": features.run, "train": train.run,
-    "score": score.run, "run": run_all.run, "publish": publish.run,
+if TYPE_CHECKING:
+    from pipelines.runtime import RunContext
+
+# A command imports what it runs when it runs: `lakehouse --help`, `tables`, `ingest` or `silver` do not load
+# MLflow, scikit-learn, SciPy, Matplotlib and DuckDB (about 5 s of CPU per process).
+STAGES = {  # a stage's job module, whose `run` the stage calls
+    "ingest": "jobs.ingest", "silver": "jobs.refine", "features": "jobs.features", "train": "jobs.train",
+    "score": "jobs.score", "run": "jobs.run_all", "publish": "jobs.publish",
 }  # fmt: skip
 
 
+def _help(module: str) -> str:
+    """The first line of a job's `run` docstring, read from its source: importing every job to build the
+    parser would load what only some of them use."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    run = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "run")
+    first = (ast.get_docstring(run) or "").splitlines()[0].rstrip(".")
+    return first[:1].lower() + first[1:]
+
+
+def _stage(name: str, module: str) -> Command:
+    def handler(args: argparse.Namespace) -> int:
+        from jobs.common import run_stage
+
+        return run_stage(args, name, importlib.import_module(module).run)
+
+    return _help(module), handler, RUN
+
+
 def _generate(args: argparse.Namespace) -> int:
+    from sample import landing as sample
+
     sample.write(
         config_from_args(args), args.customers, args.seed, args.end_date, args.defect_rate, args.overwrite
     )
@@ -41,6 +59,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from jobs import run_all
+    from jobs.common import start_context
+    from sample import landing as sample
+
     config = config_from_args(args)
     # Spark's start (JVM, Delta's jars) and the sample generation (pure Python) overlap.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -63,14 +85,24 @@ def _finish(ctx: RunContext, *stages: Callable[[RunContext], object]) -> int:
 
 
 def _import_crm(args: argparse.Namespace) -> int:
+    from jobs import crm, publish
+    from jobs.common import start_context
+
     ctx = start_context(
         args, "lakehouse-import-crm", run_id=args.run_id or f"import-crm-{Path(args.path).stem}"
     )
     ctx = crm.prepare(ctx, Path(args.path), snapshot=args.snapshot)
-    return _finish(ctx, publish.run) if args.no_models else _finish(ctx, train.run, score.run, publish.run)
+    if args.no_models:
+        return _finish(ctx, publish.run)
+    from jobs import score, train
+
+    return _finish(ctx, train.run, score.run, publish.run)
 
 
 def _evaluate_crm(args: argparse.Namespace) -> int:
+    from jobs import crm
+    from jobs.common import start_context
+
     ctx = start_context(
         args, "lakehouse-evaluate-crm", run_id=args.run_id or f"evaluate-crm-{Path(args.path).stem}"
     )
@@ -81,6 +113,9 @@ def _evaluate_crm(args: argparse.Namespace) -> int:
 def _targets(args: argparse.Namespace) -> int:
     if not args.objective and not args.budget:
         raise ValueError("give --objective, --budget N, or both")
+    from commands import targets
+    from jobs.common import start_context
+
     ctx = start_context(args, "lakehouse-targets", writer=False)
     ctx = ctx.on(args.as_of or targets.latest_as_of(ctx))
     targets.run(ctx, objective=args.objective, budget=args.budget, output=args.output, limit=args.limit)
@@ -88,29 +123,51 @@ def _targets(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    from jobs import backtest
+    from jobs.common import start_context
+
     ctx = start_context(args, "lakehouse-backtest", as_of=args.as_of, run_id=args.run_id)
     backtest.run(ctx, args.campaigns, args.last_campaign_only, args.min_acceptances)
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from commands import bench
+
     config = config_from_args(argparse.Namespace(**{**vars(args), "root": args.root or "lakehouse-bench"}))
     bench.run(config, args.customers or 5000, args.days_new, args.seed)
     return 0
 
 
 def _cluster_up(args: argparse.Namespace) -> int:
+    from pipelines import cluster
+
     print(cluster.up(cluster.of(config_from_args(args), args.workers)))
     return 0
 
 
 def _cluster_down(args: argparse.Namespace) -> int:
+    from pipelines import cluster
+
     stopped = cluster.down(cluster.of(config_from_args(args)))
     get_logger().info("cluster: %s", f"{stopped} process(es) stopped" if stopped else "nothing was running")
     return 0
 
 
+def _rollback(args: argparse.Namespace) -> int:
+    from jobs import models
+    from jobs.common import start_context
+
+    name = {"name": args.model} if args.model else {}  # none given: the function's default model
+    return _finish(start_context(args, "lakehouse-models"), lambda ctx: models.rollback(ctx, **name))
+
+
 def _quarantine(args: argparse.Namespace) -> int:
+    from jobs.common import run_stage
+    from ops import dq_results, refine_log
+    from pipelines.refine import replay_quarantine
+    from silver.tables import TABLES as SILVER
+
     def replay(ctx: RunContext) -> dict[str, tuple[int, int]]:
         with step("quarantine replay: re-validate quarantined rows"):
             return replay_quarantine(ctx, SILVER, dq_results.TABLE, refine_log.TABLE, args.table or ())
@@ -119,6 +176,11 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
+    from jobs import publish
+    from jobs.common import start_context
+    from pipelines import shell
+    from pipelines.tables import TableError
+
     config = config_from_args(args)
     if not config.tables_dir.is_dir():
         raise TableError(f"no lakehouse tables under {config.tables_dir}; run `lakehouse demo` first")
@@ -166,6 +228,9 @@ def _loadtest(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
+    from gold.tables import EVERY_TABLE, EVERY_VIEW
+    from pipelines import graph
+
     if args.format == "mermaid":
         print(graph.mermaid(EVERY_TABLE, EVERY_VIEW))
     else:
@@ -214,9 +279,8 @@ COMMANDS: dict[str, Command] = {
         ("--workers", {"type": positive_int, "default": 2, "help": "workers of one core each (default 2)"}),
     ]),
     "cluster down": ("stop the master and workers `cluster up` started", _cluster_down, []),
-    "models rollback": ("make the previous champion champion again", lambda a: _finish(
-        start_context(a, "lakehouse-models"), lambda ctx: models.rollback(ctx, a.model)), [
-        ("--model", {"default": MODEL_NAME, "help": f"registered model (default {MODEL_NAME})"}),
+    "models rollback": ("make the previous champion champion again", _rollback, [
+        ("--model", {"help": "registered model (default: the acceptance model)"}),
     ]),
     "quarantine replay": ("re-validate quarantined rows after a fix; rows that now pass move", _quarantine, [
         *RUN, ("--table", {"action": "append", "help": "silver table to replay (repeatable; default: all)"}),
@@ -246,16 +310,8 @@ COMMANDS: dict[str, Command] = {
 # fmt: on
 
 
-def _help(stage: Callable[[RunContext], object]) -> str:
-    first = (stage.__doc__ or "").splitlines()[0].rstrip(".")
-    return first[:1].lower() + first[1:]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    stages = {
-        name: (_help(stage), lambda a, n=name, s=stage: run_stage(a, n, s), RUN)
-        for name, stage in STAGES.items()
-    }
+    stages = {name: _stage(name, module) for name, module in STAGES.items()}
     return dispatch(build_parser("lakehouse", __doc__ or "", {**stages, **COMMANDS}), argv, (PipelineError,))
 
 

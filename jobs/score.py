@@ -45,9 +45,10 @@ OUTPUTS = (customer_segments.TABLE, customer_marketing.TABLE, segment_profiles.T
 
 
 def run(ctx: RunContext) -> None:
-    """Assign segments and acceptance probabilities as of the run date with the champion models (kept
-    when the same champions already scored the same features with the same code). Each of its four parts
-    is kept on its own too, so a run cut off in one part resumes there."""
+    """Assign segments and acceptance probabilities as of the run date with the champion models.
+
+    Kept when the same champions already scored the same features with the same code; each of its four
+    parts is kept on its own too, so a run cut off in one part resumes there."""
     client = tracking.configure(ctx.config)
     features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     run_values = {"as_of": ctx.as_of, "run_id": ctx.run_id}

@@ -102,3 +102,37 @@ def test_a_running_command_prints_its_threads_on_sigusr1_and_goes_on():
     process.terminate()
     _, err = process.communicate(timeout=30)
     assert "most recent call first" in err and "in waiting" in err
+
+
+MODEL_STACK = ("mlflow", "sklearn", "scipy", "matplotlib", "duckdb")
+
+
+@pytest.mark.parametrize("command", ["--help", "ingest", "silver", "features"])
+def test_commands_that_train_nothing_do_not_load_the_model_stack(command):
+    # a process of its own: this one has imported everything; a bad config value stops each stage
+    # after its job is imported and before Spark starts
+    probe = (
+        "import sys\nfrom commands import cli\ntry:\n    cli.main([sys.argv[1], '--root', 'unused'])\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {MODEL_STACK!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, command], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "LAKEHOUSE_MODEL_CV_FOLDS": "many"},
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout + done.stderr
+    if command != "--help":
+        assert done.stderr == "error: config key 'model.cv_folds': cannot use 'many' " + (
+            "(invalid literal for int() with base 10: 'many')\n"
+        )
+
+
+def test_every_stage_s_help_is_the_first_line_of_its_job_s_docstring():
+    import importlib
+
+    from commands import cli
+
+    for name, module in cli.STAGES.items():
+        run = importlib.import_module(module).run
+        first = run.__doc__.splitlines()[0].rstrip(".")
+        assert cli._help(module) == first[0].lower() + first[1:], name
