@@ -21,8 +21,8 @@ from pipelines.log import get_logger, step
 if TYPE_CHECKING:
     from pipelines.runtime import RunContext
 
-# A command imports what it runs when it runs: `lakehouse --help`, `tables`, `ingest` or `silver` do not load
-# MLflow, scikit-learn, SciPy, Matplotlib and DuckDB (about 5 s of CPU per process).
+# A command imports what it runs when it runs: `lakehouse --help`, `ingest`, `silver` or `features` do not
+# load MLflow, scikit-learn, SciPy, Matplotlib and DuckDB (about 5 s of CPU per process).
 STAGES = {  # a stage's job module, whose `run` the stage calls
     "ingest": "jobs.ingest", "silver": "jobs.refine", "features": "jobs.features", "train": "jobs.train",
     "score": "jobs.score", "run": "jobs.run_all", "publish": "jobs.publish",
