@@ -34,10 +34,17 @@ def training_dates(ctx: RunContext) -> None:
     """Compute the responses of completed campaigns, and the features as of each one's contact date."""
     with step("gold: responses of completed campaigns"):
         runner.refresh_unless_done(ctx, campaign_responses.TABLE, dq_results.TABLE)
-        responses = runner.read(ctx, campaign_responses.TABLE)
         window = ctx.config.model.training_window_days
-        dates = [r[0] for r in campaign_responses.training_dates(responses, ctx.as_of, window).collect()]
-    for as_of in dates:
+
+        def dates() -> list[str]:
+            responses = runner.read(ctx, campaign_responses.TABLE)
+            found = campaign_responses.training_dates(responses, ctx.as_of, window).collect()
+            return [str(r[0]) for r in found]
+
+        code = runner.code_key(ctx, campaign_responses)
+        key = {"as_of": ctx.as_of, "code": code, "inputs": runner.stamps(ctx, campaign_responses.TABLE)}
+        remembered = runner.remembered(ctx, "training_dates", key, dates)
+    for as_of in map(date.fromisoformat, remembered):
         _unless_current(ctx, as_of, "a completed campaign's contact date: ")
 
 

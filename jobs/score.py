@@ -50,7 +50,6 @@ def run(ctx: RunContext) -> None:
     Kept when the same champions already scored the same features with the same code; each of its four
     parts is kept on its own too, so a run cut off in one part resumes there."""
     client = tracking.configure(ctx.config)
-    features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     run_values = {"as_of": ctx.as_of, "run_id": ctx.run_id}
     segmenter = tracking.get_alias(client, seg.MODEL_NAME)
     scorer = tracking.get_alias(client, at.MODEL_NAME)
@@ -68,18 +67,25 @@ def run(ctx: RunContext) -> None:
             "features", ctx.as_of, segmenter.version, scorer.version,
         )  # fmt: skip
         return
+    partition: list[DataFrame] = []
+
+    def features() -> DataFrame:
+        """The run date's features (read once, when a part first needs them)."""
+        if not partition:
+            partition.append(runner.read_partition(ctx, customer_features.TABLE, ctx.as_of))
+        return partition[0]
 
     def segments() -> None:
         model = tracking.load_model(seg.MODEL_NAME)
         rows = seg.score(
-            model, segmenter.tags, segmenter.version, features, ctx.config.categories, **run_values
+            model, segmenter.tags, segmenter.version, features(), ctx.config.categories, **run_values
         )
         runner.write(ctx, customer_segments.TABLE, rows, DQ)
 
     def acceptance() -> None:
         model = tracking.load_model(at.MODEL_NAME)
         rows = at.marketing(
-            model, scorer.tags, scorer.version, features, runner.read(ctx, customer_segments.TABLE), ctx.config,
+            model, scorer.tags, scorer.version, features(), runner.read(ctx, customer_segments.TABLE), ctx.config,
             **run_values,
         )  # fmt: skip
         runner.write(ctx, customer_marketing.TABLE, rows, DQ)
@@ -88,7 +94,7 @@ def run(ctx: RunContext) -> None:
         (f"score: segments as of {ctx.as_of}", segments),
         (f"score: campaign acceptance as of {ctx.as_of}", acceptance),
         ("score: segment profiles", lambda: runner.refresh(ctx, segment_profiles.TABLE, DQ)),
-        ("score: drift of features and score since the champion's training", lambda: check_drift(ctx, scorer, features)),
+        ("score: drift of features and score since the champion's training", lambda: check_drift(ctx, scorer, features())),
     )  # fmt: skip
     for n, (title, work) in enumerate(parts):
         # a part is done when it finished from the same key and neither its output nor an earlier part's

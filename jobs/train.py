@@ -10,6 +10,7 @@ import json
 import sys
 
 import mlflow
+from pyspark.sql import DataFrame
 
 from gold import acceptance, acceptance_drivers, campaign_responses, customer_features, customer_segments
 from gold import acceptance_training as at
@@ -26,20 +27,37 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
     settings, categories = ctx.config.model, ctx.config.categories
     history = models.decisions(ctx, seg.MODEL_NAME)
     models.settle(ctx, client, seg.MODEL_NAME, history)
-    features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
-    data = customer_segments.segment_input(features, categories).persist()
     inputs = [*customer_segments.FEATURES, *customer_segments.taste_columns(categories)]
     params = {"k_min": settings.segment_k_min, "k_max": settings.segment_k_max, "seed": settings.seed}
     params |= {"max_iter": settings.segment_max_iter, "features": inputs}
-    fp = tracking.fingerprint(data, ["customer_id", *inputs], params)
+
+    prepared: list[DataFrame] = []
+
+    def data_of() -> DataFrame:
+        """The customers to segment (prepared once, when first needed)."""
+        if not prepared:
+            features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
+            prepared.append(customer_segments.segment_input(features, categories).persist())
+        return prepared[0]
+
+    key = {
+        "as_of": ctx.as_of, "code": runner.code_key(ctx, customer_segments, tracking),
+        "inputs": runner.stamps(ctx, customer_features.TABLE),
+    }  # fmt: skip
+    fp = runner.remembered(
+        ctx, seg.MODEL_NAME, key, lambda: tracking.fingerprint(data_of(), ["customer_id", *inputs], params)
+    )
+    registered = tracking.find_trained(client, seg.MODEL_NAME, fp)
+    if registered and models.decided(history, registered.version):
+        ctx.log.info(
+            "  %s: same data and parameters as version %s, reusing it", seg.MODEL_NAME, registered.version
+        )
+        if prepared:
+            prepared[0].unpersist()
+        return registered
+    data = data_of()
     lines: list[str] = []
     try:
-        registered = tracking.find_trained(client, seg.MODEL_NAME, fp)
-        if registered and models.decided(history, registered.version):
-            ctx.log.info(
-                "  %s: same data and parameters as version %s, reusing it", seg.MODEL_NAME, registered.version
-            )
-            return registered
         current = tracking.champion(client, seg.MODEL_NAME)
         if registered:  # registered by a run cut off before its gate: gate it now
             model = tracking.load_model(seg.MODEL_NAME, version=registered.version)
@@ -87,23 +105,42 @@ def _with_portable_form(
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     history = models.decisions(ctx, at.MODEL_NAME)
     models.settle(ctx, client, at.MODEL_NAME, history)
-    responses = runner.read(ctx, campaign_responses.TABLE)
     window = ctx.config.model.training_window_days
-    completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
-    training = at.plan(completed, ctx.as_of, ctx.config.model)
-    ctx.log.info("  acceptance: %s", training.describe())
-    features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
-    labelled = at.labelled(features, responses, training, ctx.config).persist()
-    columns, params = at.fingerprint_inputs(ctx.config, training)
-    fp = tracking.fingerprint(labelled, columns, params)
+    prepared: list[tuple[at.Plan, DataFrame]] = []
+
+    def labelled_set() -> tuple[at.Plan, DataFrame]:
+        """The training plan and its labelled contacts (prepared once, when first needed)."""
+        if not prepared:
+            responses = runner.read(ctx, campaign_responses.TABLE)
+            completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
+            training = at.plan(completed, ctx.as_of, ctx.config.model)
+            features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
+            prepared.append((training, at.labelled(features, responses, training, ctx.config).persist()))
+        return prepared[0]
+
+    def identity() -> dict[str, str]:
+        training, labelled = labelled_set()
+        columns, params = at.fingerprint_inputs(ctx.config, training)
+        return {"plan": training.describe(), "fingerprint": tracking.fingerprint(labelled, columns, params)}
+
+    key = {
+        "as_of": ctx.as_of, "code": runner.code_key(ctx, at, campaign_responses, tracking),
+        "inputs": runner.stamps(ctx, campaign_responses.TABLE, customer_features.TABLE),
+    }  # fmt: skip
+    remembered = runner.remembered(ctx, at.MODEL_NAME, key, identity)
+    ctx.log.info("  acceptance: %s", remembered["plan"])
+    fp = remembered["fingerprint"]
     existing = tracking.find_trained(client, at.MODEL_NAME, fp)
     if existing and models.decided(history, existing.version):
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )
-        labelled.unpersist()
+        if prepared:
+            prepared[0][1].unpersist()
         _with_portable_form(ctx, client, existing)
         return existing
+    training, labelled = labelled_set()
+    params = at.fingerprint_inputs(ctx.config, training)[1]
     train, holdout = at.split(labelled, ctx.config.model)
     best, trained = None, None
     try:

@@ -12,10 +12,11 @@ import hashlib
 import inspect
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -25,6 +26,8 @@ from pipelines.declare import Table, View
 from pipelines.refine import record_results
 from pipelines.runtime import RunContext
 from pipelines.tables import TableError, WriteResult
+
+T = TypeVar("T")
 
 
 def read(ctx: RunContext, table: Table) -> DataFrame:
@@ -102,11 +105,37 @@ def mark_done(ctx: RunContext, step: str, key: Mapping[str, Any], outputs: Seque
         "key": json.loads(json.dumps(key, default=str, sort_keys=True)),
         "outputs": {t.name: ctx.lakehouse.version(t.name) for t in outputs},
     }
-    path = ctx.config.state_path(step)
+    _write_state(ctx.config.state_path(step), state)
+
+
+def _write_state(path: Path, state: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(state, indent=1, sort_keys=True))
     os.replace(partial, path)  # whole or not at all
+
+
+def remembered(ctx: RunContext, name: str, key: Mapping[str, Any], compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned when last called under ``name`` with the same ``key``: for a
+    value a stage derives with Spark from tables whose ``Lakehouse.stamp`` is in ``key`` (a training set's
+    fingerprint, a few dates), so that a run with nothing new decides what to do without a Spark job.
+    The value must survive JSON unchanged."""
+    path = ctx.config.state_path(f"remembered/{name}")
+    wanted = json.loads(json.dumps(key, default=str, sort_keys=True))
+    try:
+        state = json.loads(path.read_text())
+        if state["key"] == wanted:
+            return cast(T, state["value"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # never computed, or cut off while written: compute it
+    value = compute()
+    _write_state(path, {"key": wanted, "value": value})
+    return value
+
+
+def stamps(ctx: RunContext, *tables: Table) -> dict[str, str]:
+    """Each table's ``Lakehouse.stamp``: what names its current content."""
+    return {t.name: ctx.lakehouse.stamp(t.name) for t in tables}
 
 
 def refresh_unless_done(ctx: RunContext, table: Table, dq_results: Table) -> bool:

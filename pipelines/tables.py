@@ -159,6 +159,15 @@ class Lakehouse:
             return int(DeltaTable.forPath(self.spark, self.path(name)).history(1).collect()[0]["version"])
         return version
 
+    def stamp(self, name: str) -> str:
+        """The table's version and when that commit was written (a listing and a stat, no Spark job): it
+        names the table's content also across a table moved away and built again, whose versions restart."""
+        folder = self.config.table_path(name)
+        version = log_version(folder)
+        if version is None:
+            return f"{self.version(name)}"
+        return f"{version}@{(folder / '_delta_log' / f'{version:020d}.json').stat().st_mtime_ns}"
+
     def _log(self, name: str) -> deltalake.DeltaTable:
         """The table's Delta log read in Python (schema, properties, history) without a Spark job."""
         return deltalake.DeltaTable(self.path(name))

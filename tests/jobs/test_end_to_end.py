@@ -9,7 +9,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from commands import cli
-from jobs import run_all, score
+from jobs import features, run_all, score, train
 from jobs.report import print_summary
 from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse
@@ -119,6 +119,25 @@ def test_running_the_same_day_again_changes_no_table(lakehouse):
     assert {k: v["version"] for k, v in again.report["models"].items()} == models_before
     assert all(v["reused"] for v in again.report["models"].values())
     assert all(r["files"] == 0 for r in again.report["ingest"].values())
+
+
+def test_a_day_already_done_is_decided_without_a_spark_job(lakehouse):
+    """The training dates, both models' reuse and the scores of a day already done are decided from the
+    tables' logs and what each step recorded, never by a Spark job (a new process pays ~15 s for its first:
+    every attempt resuming a cut-off run used to, before reaching the step it resumes)."""
+    again = RunContext(lakehouse.spark, lakehouse.config, lakehouse.as_of, lakehouse.run_id)
+    context, group = lakehouse.spark.sparkContext, "a-day-already-done"
+    context.setJobGroup(group, "jobs a rerun of a day already done starts")
+    try:
+        features.training_dates(again)
+        train.run(again)
+        score.run(again)
+        assert context.statusTracker().getJobIdsForGroup(group) == []
+        again.lakehouse.read("gold.customer_features").count()  # a Spark job is seen in that group
+        assert context.statusTracker().getJobIdsForGroup(group) != []
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+    assert all(v["reused"] for v in again.report["models"].values())
 
 
 def test_a_score_cut_off_resumes_at_the_part_it_did_not_finish(lakehouse):
