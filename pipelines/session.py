@@ -6,6 +6,8 @@ themselves (the CLI, tests) pass one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
 from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
@@ -48,6 +51,53 @@ PROVIDED_BY_SPARK = (
     "commons-pool:commons-pool",
     "com.google.code.findbugs:jsr305",
 )
+
+
+# Where a session records the jars Ivy resolved for Delta's packages: the next session names them directly
+# and skips resolution (about 2 s of every start). Written by any session that resolved them.
+RESOLVED_JARS = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "marketing-lakehouse" / "jars.json"
+)
+
+
+def delta_packages() -> str:
+    """The Maven coordinates of the Delta jars matching the installed delta-spark and pyspark."""
+    return str(configure_spark_with_delta_pip(SparkSession.Builder())._options["spark.jars.packages"])
+
+
+def _packages_key(packages: str) -> str:
+    """What decides the jars Ivy resolves: the packages, their exclusions and the resolver settings."""
+    settings = Path(IVY_SETTINGS).read_text()
+    return hashlib.sha256("\n".join((packages, *PROVIDED_BY_SPARK, settings)).encode()).hexdigest()[:16]
+
+
+def resolved_jars(packages: str) -> list[str] | None:
+    """The jars a session resolved for ``packages`` before, if every one of them is still on disk."""
+    try:
+        jars = json.loads(RESOLVED_JARS.read_text()).get(_packages_key(packages))
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not jars or not all(Path(urlparse(j).path).is_file() for j in jars):
+        return None
+    return [str(j) for j in jars]
+
+
+def remember_jars(packages: str, jars: str) -> None:
+    """Record the jars Ivy resolved for ``packages`` (``spark.jars`` of the session that resolved them)."""
+    listed = [j for j in jars.split(",") if j]
+    if not listed:
+        return
+    try:
+        known = json.loads(RESOLVED_JARS.read_text())
+    except (OSError, ValueError):
+        known = {}
+    try:
+        RESOLVED_JARS.parent.mkdir(parents=True, exist_ok=True)
+        partial = RESOLVED_JARS.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(json.dumps({**known, _packages_key(packages): listed}, indent=1))
+        os.replace(partial, RESOLVED_JARS)
+    except OSError:
+        pass  # a read-only home: every session resolves them
 
 
 def discard_unfinished_metastore(catalog_dir: Path) -> bool:
@@ -127,7 +177,18 @@ def build_session(
             builder = builder.config(key, options)
     for key, value in extra_conf.items():
         builder = builder.config(key, value)
-    spark = configure_spark_with_delta_pip(builder).getOrCreate()
+    # Delta's jars: by path when a session resolved them before, else through Ivy (and recorded)
+    packages = delta_packages()
+    # (a JVM started by spark-submit has its jars already: nothing is recorded from it)
+    launching = "PYSPARK_GATEWAY_PORT" not in os.environ and "spark.jars" not in extra_conf
+    jars = resolved_jars(packages) if launching else None
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
+    else:
+        builder = builder.config("spark.jars.packages", packages)
+    spark = builder.getOrCreate()
+    if launching and not jars and spark.conf.get("spark.jars.packages", None) == packages:
+        remember_jars(packages, spark.sparkContext.getConf().get("spark.jars", ""))
     spark.sparkContext.setLogLevel(log_level)
     if log_level.upper() in ("ERROR", "FATAL", "OFF"):
         # a failed task is logged by the executor and the scheduler, then raised to the caller, which says

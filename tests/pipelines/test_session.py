@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 
+from pipelines import session
 from pipelines.config import JIT_OPTIONS
-from pipelines.session import discard_unfinished_metastore
+from pipelines.session import delta_packages, discard_unfinished_metastore, remember_jars, resolved_jars
 
 
 def test_a_metastore_cut_off_while_created_is_created_again(spark, tmp_path):  # type: ignore[no-untyped-def]
@@ -21,6 +22,7 @@ def test_a_metastore_cut_off_while_created_is_created_again(spark, tmp_path):  #
         capture_output=True, text=True, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "Ivy Default Cache" not in done.stderr  # Delta's jars named by path: this session resolved them
     assert "left half created by a stopped process" in done.stderr
     assert "1 tables" in done.stdout + done.stderr
     assert (root / "catalog" / "metastore_db" / "service.properties").is_file()
@@ -40,3 +42,18 @@ def test_the_jvm_spark_starts_gets_the_configured_java_options(spark):  # type: 
     arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert JIT_OPTIONS in arguments
     assert spark.conf.get("spark.executor.extraJavaOptions") == JIT_OPTIONS
+
+
+def test_delta_s_jars_are_named_by_path_once_a_session_resolved_them(spark, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Resolving Delta's packages with Ivy costs every start about 2 s: a session records the jars it
+    resolved and later ones name them, unless one of them is gone or the packages changed."""
+    jars = resolved_jars(delta_packages())
+    assert jars and any("delta-spark" in jar for jar in jars), jars
+    assert set(jars) <= set(spark.sparkContext.getConf().get("spark.jars").split(","))
+    monkeypatch.setattr(session, "RESOLVED_JARS", tmp_path / "jars.json")
+    assert resolved_jars(delta_packages()) is None
+    remember_jars(delta_packages(), ",".join([*jars, "file:///nowhere/gone.jar"]))
+    assert resolved_jars(delta_packages()) is None  # a jar gone: resolved again
+    remember_jars(delta_packages(), ",".join(jars))
+    assert resolved_jars(delta_packages()) == jars
+    assert resolved_jars("io.delta:delta-spark_4.1_2.13:0.0.1") is None
