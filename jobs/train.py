@@ -123,10 +123,10 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
         columns, params = at.fingerprint_inputs(ctx.config, training)
         return {"plan": training.describe(), "fingerprint": tracking.fingerprint(labelled, columns, params)}
 
-    key = {
-        "as_of": ctx.as_of, "code": runner.code_key(ctx, at, campaign_responses, tracking),
-        "inputs": runner.stamps(ctx, campaign_responses.TABLE, customer_features.TABLE),
-    }  # fmt: skip
+    # what decides the labelled set: the two tables, the date, and the code and config that prepare it
+    code = runner.code_key(ctx, at, acceptance, customer_features, campaign_responses, tracking)
+    inputs = runner.stamps(ctx, campaign_responses.TABLE, customer_features.TABLE)
+    key = {"as_of": ctx.as_of, "code": code, "inputs": inputs}
     remembered = runner.remembered(ctx, at.MODEL_NAME, key, identity)
     ctx.log.info("  acceptance: %s", remembered["plan"])
     fp = remembered["fingerprint"]

@@ -140,6 +140,33 @@ def test_a_refresh_is_kept_only_while_its_inputs_code_date_and_output_are_as_it_
     assert not runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
 
 
+def test_a_remembered_value_is_computed_again_when_a_table_it_came_from_changed(ctx):
+    """What a step derived from a table is kept with the table's stamp: used again while the table is as
+    it was, computed again after a write, and after the table was moved away and built again to the same
+    version (its commit time differs)."""
+    source = Table(SCORES, stage="score", write="partition")
+    runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.5, "r")]), dq_results.TABLE)
+    calls: list[float] = []
+
+    def highest() -> float:
+        calls.append(ctx.lakehouse.read(SCORES.name).agg(F.max("score")).first()[0])
+        return calls[-1]
+
+    def remembered() -> float:
+        key = {"as_of": DAY, "inputs": runner.stamps(ctx, source)}
+        return runner.remembered(ctx, "highest score", key, highest)
+
+    assert remembered() == 0.5 and remembered() == 0.5 and calls == [0.5]
+    runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.25, "r")]), dq_results.TABLE)
+    assert remembered() == 0.25 and calls == [0.5, 0.25]
+    version, folder = ctx.lakehouse.version(SCORES.name), ctx.config.table_path(SCORES.name)
+    folder.rename(folder.with_name("moved_away"))
+    for score in (0.75, 0.75):  # built again, to the version it had
+        runner.write(ctx, source, scores(ctx.spark, [(1, DAY, score, "r")]), dq_results.TABLE)
+    assert ctx.lakehouse.version(SCORES.name) == version
+    assert remembered() == 0.75 and calls == [0.5, 0.25, 0.75]
+
+
 def test_a_partition_that_is_missing_names_the_stage_that_writes_it(ctx):
     table = Table(SCORES, stage="score", write="partition")
     runner.write(ctx, table, scores(ctx.spark, [(1, DAY, 0.5, "r")]), dq_results.TABLE)
