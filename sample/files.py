@@ -3,12 +3,15 @@ raw contract's keys, files per month written chunk after chunk, chunks of work s
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time, timedelta, timezone
@@ -96,7 +99,32 @@ def in_chunks(work: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
         return
     spawn = multiprocessing.get_context("spawn")  # not fork: the caller may have threads (Spark starting)
     with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(tasks)), mp_context=spawn) as pool:
-        yield from pool.map(work, tasks)
+        with _workers_end_with_this_process(signal.SIGTERM):
+            yield from pool.map(work, tasks)
+
+
+@contextlib.contextmanager
+def _workers_end_with_this_process(signum: int) -> Iterator[None]:
+    """While inside, ``signum`` (by default it ends this process alone, and each worker ran on to the end
+    of its chunk) first stops the worker processes. Only the main thread receives signals; a signal the
+    process ignores stays ignored."""
+    previous = signal.getsignal(signum)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+        yield
+        return
+    restored = previous if previous is not None else signal.SIG_DFL
+
+    def stop(received: int, frame: Any) -> None:
+        for child in multiprocessing.active_children():
+            child.terminate()
+        signal.signal(received, restored)
+        os.kill(os.getpid(), received)
+
+    signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signum, restored)
 
 
 def settle(landing: Path, since: float, day: date | None = None) -> None:

@@ -1,6 +1,12 @@
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -10,6 +16,59 @@ from sample import files, generator
 def test_in_chunks_in_processes_gives_the_results_in_task_order():
     tasks = [5, 3, 7, 1]
     assert list(files.in_chunks(math.factorial, tasks)) == [120, 6, 5040, 1]
+
+
+CHUNKS_OF_A_MINUTE = """
+import time
+
+from sample.files import in_chunks
+
+if __name__ == "__main__":
+    print("chunks", flush=True)
+    list(in_chunks(time.sleep, [60.0, 60.0]))
+"""
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The live worker processes ``pid`` spawned."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_terminated_generation_stops_its_worker_processes(tmp_path):
+    """SIGTERM to a process drawing chunks in workers (`lakehouse generate`, the bench) ends the workers
+    too: they ran on to the end of their chunk, a minute here."""
+    script = tmp_path / "chunks.py"
+    script.write_text(CHUNKS_OF_A_MINUTE)
+    root = str(Path(__file__).resolve().parents[2])
+    process = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "PYTHONPATH": root})
+    deadline, workers = time.monotonic() + 60, []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        workers = _workers_of(process.pid)
+    assert len(workers) == 2, "the two workers did not start"
+    time.sleep(1.0)  # inside their chunk
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == -signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert [w for w in workers if _alive(w)] == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_timestamps_are_utc_iso_strings_days_before_the_end():
