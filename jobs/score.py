@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import date
 
@@ -67,13 +68,11 @@ def run(ctx: RunContext) -> None:
             "features", ctx.as_of, segmenter.version, scorer.version,
         )  # fmt: skip
         return
-    partition: list[DataFrame] = []
 
+    @functools.cache
     def features() -> DataFrame:
         """The run date's features (read once, when a part first needs them)."""
-        if not partition:
-            partition.append(runner.read_partition(ctx, customer_features.TABLE, ctx.as_of))
-        return partition[0]
+        return runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
 
     def segments() -> None:
         model = tracking.load_model(seg.MODEL_NAME)

@@ -6,6 +6,7 @@ but not applied is applied first. A run dated before the champion's training nev
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
@@ -31,14 +32,11 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
     params = {"k_min": settings.segment_k_min, "k_max": settings.segment_k_max, "seed": settings.seed}
     params |= {"max_iter": settings.segment_max_iter, "features": inputs}
 
-    prepared: list[DataFrame] = []
-
+    @functools.cache
     def data_of() -> DataFrame:
         """The customers to segment (prepared once, when first needed)."""
-        if not prepared:
-            features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
-            prepared.append(customer_segments.segment_input(features, categories).persist())
-        return prepared[0]
+        features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
+        return customer_segments.segment_input(features, categories).persist()
 
     key = {
         "as_of": ctx.as_of, "code": runner.code_key(ctx, customer_segments, tracking),
@@ -52,8 +50,8 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", seg.MODEL_NAME, registered.version
         )
-        if prepared:
-            prepared[0].unpersist()
+        if data_of.cache_info().currsize:
+            data_of().unpersist()
         return registered
     data = data_of()
     lines: list[str] = []
@@ -106,17 +104,15 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
     history = models.decisions(ctx, at.MODEL_NAME)
     models.settle(ctx, client, at.MODEL_NAME, history)
     window = ctx.config.model.training_window_days
-    prepared: list[tuple[at.Plan, DataFrame]] = []
 
+    @functools.cache
     def labelled_set() -> tuple[at.Plan, DataFrame]:
         """The training plan and its labelled contacts (prepared once, when first needed)."""
-        if not prepared:
-            responses = runner.read(ctx, campaign_responses.TABLE)
-            completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
-            training = at.plan(completed, ctx.as_of, ctx.config.model)
-            features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
-            prepared.append((training, at.labelled(features, responses, training, ctx.config).persist()))
-        return prepared[0]
+        responses = runner.read(ctx, campaign_responses.TABLE)
+        completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
+        training = at.plan(completed, ctx.as_of, ctx.config.model)
+        features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
+        return training, at.labelled(features, responses, training, ctx.config).persist()
 
     def identity() -> dict[str, str]:
         training, labelled = labelled_set()
@@ -135,8 +131,8 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )
-        if prepared:
-            prepared[0][1].unpersist()
+        if labelled_set.cache_info().currsize:
+            labelled_set()[1].unpersist()
         _with_portable_form(ctx, client, existing)
         return existing
     training, labelled = labelled_set()

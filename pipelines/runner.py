@@ -11,10 +11,8 @@ import dataclasses
 import hashlib
 import inspect
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar, cast
 
@@ -24,7 +22,7 @@ from pyspark.sql import functions as F
 from pipelines import quality
 from pipelines.declare import Table, View
 from pipelines.refine import record_results
-from pipelines.runtime import RunContext
+from pipelines.runtime import RunContext, write_json
 from pipelines.tables import TableError, WriteResult
 
 T = TypeVar("T")
@@ -105,14 +103,7 @@ def mark_done(ctx: RunContext, step: str, key: Mapping[str, Any], outputs: Seque
         "key": json.loads(json.dumps(key, default=str, sort_keys=True)),
         "outputs": {t.name: ctx.lakehouse.version(t.name) for t in outputs},
     }
-    _write_state(ctx.config.state_path(step), state)
-
-
-def _write_state(path: Path, state: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(state, indent=1, sort_keys=True))
-    os.replace(partial, path)  # whole or not at all
+    write_json(ctx.config.state_path(step), state)
 
 
 def remembered(ctx: RunContext, name: str, key: Mapping[str, Any], compute: Callable[[], T]) -> T:
@@ -129,7 +120,7 @@ def remembered(ctx: RunContext, name: str, key: Mapping[str, Any], compute: Call
     except (OSError, ValueError, KeyError, TypeError):
         pass  # never computed, or cut off while written: compute it
     value = compute()
-    _write_state(path, {"key": wanted, "value": value})
+    write_json(path, {"key": wanted, "value": value})
     return value
 
 

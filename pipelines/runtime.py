@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -26,6 +28,15 @@ def check_run_id(run_id: str) -> str:
             f"run id {run_id!r} must be 1-100 letters, digits, '.', '_' or '-' (it names files and rows)"
         )
     return run_id
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON to ``path`` whole or not at all (a partial file of this process's own,
+    then renamed), so a reader never sees half a file and two processes never mix theirs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(value, indent=1, sort_keys=True))
+    os.replace(partial, path)
 
 
 def default_run_id(as_of: date) -> str:

@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 
 from pipelines import lock
 from pipelines.config import JIT_OPTIONS, Config
-from pipelines.runtime import RunContext, check_run_id, default_run_id
+from pipelines.runtime import RunContext, check_run_id, default_run_id, write_json
 
 IVY_SETTINGS = str(Path(__file__).with_name("ivysettings.xml"))
 # Delta's transitive dependencies that Spark already ships: excluding them saves ~75 MB of downloads on a
@@ -92,10 +92,7 @@ def remember_jars(packages: str, jars: str) -> None:
     except (OSError, ValueError):
         known = {}
     try:
-        RESOLVED_JARS.parent.mkdir(parents=True, exist_ok=True)
-        partial = RESOLVED_JARS.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text(json.dumps({**known, _packages_key(packages): listed}, indent=1))
-        os.replace(partial, RESOLVED_JARS)
+        write_json(RESOLVED_JARS, {**known, _packages_key(packages): listed})
     except OSError:
         pass  # a read-only home: every session resolves them
 
