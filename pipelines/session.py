@@ -18,9 +18,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from delta import configure_spark_with_delta_pip
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
-from pipelines import lock
+from pipelines import jvm_classes, lock
 from pipelines.config import JIT_OPTIONS, Config
 from pipelines.runtime import RunContext, check_run_id, default_run_id, write_json
 
@@ -55,9 +56,7 @@ PROVIDED_BY_SPARK = (
 
 # Where a session records the jars Ivy resolved for Delta's packages: the next session names them directly
 # and skips resolution (about 2 s of every start). Written by any session that resolved them.
-RESOLVED_JARS = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "marketing-lakehouse" / "jars.json"
-)
+RESOLVED_JARS = jvm_classes.CACHE_DIR / "jars.json"
 
 
 def delta_packages() -> str:
@@ -167,13 +166,6 @@ def build_session(
         discard_unfinished_metastore(catalog_dir)
         extra_conf = {**catalog_conf(catalog_dir), **(extra_conf or {})}
     extra_conf = dict(extra_conf or {})
-    for role in ("driver", "executor"):  # the JVM options and any a setting above adds (the catalog's)
-        key = f"spark.{role}.extraJavaOptions"
-        options = " ".join(o for o in (java_options, extra_conf.pop(key, "")) if o)
-        if options:
-            builder = builder.config(key, options)
-    for key, value in extra_conf.items():
-        builder = builder.config(key, value)
     # Delta's jars: by path when a session resolved them before, else through Ivy (and recorded)
     packages = delta_packages()
     # (a JVM started by spark-submit has its jars already: nothing is recorded from it)
@@ -183,6 +175,16 @@ def build_session(
         builder = builder.config("spark.jars", ",".join(jars))
     else:
         builder = builder.config("spark.jars.packages", packages)
+    # a driver JVM this session starts maps the classes recorded by `python -m pipelines.jvm_classes`
+    sharing = jvm_classes.driver_options(packages) if launching and SparkContext._gateway is None else ""
+    for role in ("driver", "executor"):  # the JVM options and any a setting above adds (the catalog's)
+        key = f"spark.{role}.extraJavaOptions"
+        added = sharing if role == "driver" else ""
+        options = " ".join(o for o in (java_options, extra_conf.pop(key, ""), added) if o)
+        if options:
+            builder = builder.config(key, options)
+    for key, value in extra_conf.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if launching and not jars and spark.conf.get("spark.jars.packages", None) == packages:
         remember_jars(packages, spark.sparkContext.getConf().get("spark.jars", ""))
