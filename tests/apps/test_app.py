@@ -11,13 +11,15 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -33,6 +35,7 @@ from pipelines import pandas_io, tracking
 
 pytestmark = pytest.mark.e2e
 WAIT = 90
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +93,21 @@ def _shown(browser: WebDriver, locator: tuple[str, str]) -> WebElement:
     return WebDriverWait(browser, WAIT).until(ready.visibility_of_element_located(locator))
 
 
+def _steady(browser: WebDriver, look: Callable[[WebDriver], T]) -> T:
+    """What ``look`` returns once it ran without touching a stale element: a Streamlit rerun replaces the
+    elements it draws again, so an element found a moment ago can be gone when it is clicked or read."""
+    wait = WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(lambda b: (look(b),))[0]
+
+
+def _click(browser: WebDriver, locator: tuple[str, str]) -> None:
+    _steady(browser, lambda b: b.find_element(*locator).click())
+
+
+def _texts(browser: WebDriver, css: str) -> list[str]:
+    return _steady(browser, lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, css)])
+
+
 def _settled(browser: WebDriver) -> None:
     """Wait until the script's rerun finished (Streamlit shows a running indicator meanwhile)."""
     time.sleep(0.5)
@@ -119,11 +137,12 @@ def test_segments_page_lists_every_segment_with_an_action(app, browser, generate
         "gold.segment_profiles", generated.config, filters=[("as_of_date", "=", as_of)]
     )
     _open(browser, f"{app}/", "Segments")  # the default page
-    table = _shown(browser, (By.CSS_SELECTOR, '[data-testid="stDataFrame"]'))
+    table = (By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    _shown(browser, table)
     assert not browser.find_elements(By.CSS_SELECTOR, '[role="dialog"]'), "a dialog opened over the page"
-    text = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
+    (text,) = _texts(browser, '[data-testid="stMain"]')
     assert f"scored as of {as_of}" in text
-    assert table.is_displayed()
+    assert _steady(browser, lambda b: b.find_element(*table).is_displayed())
     expected = views.segments(profiles)
     assert set(expected["suggested action"]) <= {action for _, action in views.ACTIONS}
     _screenshot(browser, "segments")
@@ -134,13 +153,15 @@ def test_targets_page_downloads_the_list_an_objective_flags(app, browser, downlo
     objective = max(OBJECTIVES, key=lambda o: (0 < marketing[contact_column(o)].sum() < len(marketing), o))
     flagged = marketing[marketing[contact_column(objective)]]
     _open(browser, f"{app}/targets", "Targets")
-    _shown(browser, (By.XPATH, f"//label[.//p[text()='{objective}']]")).click()
+    choice = (By.XPATH, f"//label[.//p[text()='{objective}']]")
+    _shown(browser, choice)
+    _click(browser, choice)
     _settled(browser)
-    metrics = [m.text for m in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')]
+    metrics = _texts(browser, '[data-testid="stMetricValue"]')
     assert metrics[0] == f"{len(flagged):,}"
     assert metrics[2] == f"{flagged['expected_profit'].sum():,.0f}"
     _screenshot(browser, "targets")
-    browser.find_element(By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button').click()
+    _click(browser, (By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button'))
     expected_file = downloads / f"targets_{objective}_{as_of}.csv"
     WebDriverWait(browser, WAIT).until(lambda _: expected_file.is_file() and expected_file.stat().st_size > 0)
     with expected_file.open() as handle:
@@ -162,14 +183,17 @@ def test_what_if_form_answers_as_the_champion_does(app, browser, generated):  # 
     for column, value in sent.items():
         field = _shown(browser, (By.CSS_SELECTOR, f'input[aria-label="{column}"]'))
         field.send_keys(str(value), Keys.TAB)
-    browser.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+    _click(browser, (By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button'))
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
     )
     _settled(browser)
-    metric = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", metric)
-    shown = metric.text
+    metric = (By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
+    _steady(
+        browser,
+        lambda b: b.execute_script("arguments[0].scrollIntoView({block: 'center'})", b.find_element(*metric)),
+    )
+    shown = _texts(browser, metric[1])[0]
     columns = {c: [sent.get(c, np.nan)] for c in exported["numeric"]} | {
         c: [None] for c in exported["categorical"]
     }
@@ -182,7 +206,7 @@ def test_model_page_shows_the_champion_against_its_baselines(app, browser, gener
     version = tracking.champion_version(client, acceptance_training.MODEL_NAME)
     _open(browser, f"{app}/model", "Model")
     _shown(browser, (By.CSS_SELECTOR, '[data-testid="stImage"] img'))
-    text = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
+    (text,) = _texts(browser, '[data-testid="stMain"]')
     assert f"{acceptance_training.MODEL_NAME} v{version} (champion)" in text
     for section in ("Against the baselines", "Drivers", "Promotion history", "Drift", "Data quality"):
         assert section in text
