@@ -44,8 +44,22 @@ def archive_path(packages: str) -> Path:
     except OSError:
         java_id = str(java)
     spark_home = Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent).resolve()
-    key = "\n".join((java_id, str(spark_home), pyspark.__version__, packages))
+    jars = _stamps(list((spark_home / "jars").glob("*.jar")))
+    key = "\n".join((java_id, str(spark_home), pyspark.__version__, packages, jars))
     return CACHE_DIR / f"classes-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
+
+
+def _stamps(files: list[Path]) -> str:
+    """Each file's path, size and modification time: the JVM maps an archive only with the very jars it was
+    written from, so a reinstalled pyspark (same version, same folder, new files) gets an archive of its own."""
+    stamps = []
+    for file in sorted(files):
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        stamps.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(stamps)
 
 
 def driver_options(packages: str) -> str:

@@ -1,5 +1,6 @@
 """A real Spark standalone cluster (a master and two workers from the installed pyspark) runs the whole
-pipeline and writes the same tables as local mode. `make test-cluster`; CI runs it after `make test`."""
+pipeline and writes the same tables as local mode. `make test-cluster`; CI runs it after `make test`, beside
+the fault suite."""
 
 from __future__ import annotations
 

@@ -24,15 +24,23 @@ def test_an_archive_is_named_only_when_the_jvm_wrote_it_whole(tmp_path):  # type
 
 
 def test_the_archive_is_kept_apart_per_java_spark_and_delta(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """A JVM maps an archive only with the classpath it was written with: another Spark installation or
-    other Delta packages get an archive of their own, and no option names one that was never recorded."""
+    """A JVM maps an archive only with the classpath it was written with: another Spark installation, the same
+    one reinstalled, or other Delta packages get an archive of their own, and no option names one that was
+    never recorded."""
     monkeypatch.setattr(jvm_classes, "CACHE_DIR", tmp_path)
     packages = delta_packages()
     here = jvm_classes.archive_path(packages)
     assert jvm_classes.driver_options(packages) == ""
     assert jvm_classes.archive_path("io.delta:delta-spark_4.1_2.13:0.0.1") != here
-    monkeypatch.setenv("SPARK_HOME", str(tmp_path / "another-spark"))
+    another = tmp_path / "another-spark"
+    monkeypatch.setenv("SPARK_HOME", str(another))
     assert jvm_classes.archive_path(packages) != here
+    # the same installation with a jar written again (a reinstall: same version and folder, new files)
+    (another / "jars").mkdir(parents=True)
+    (another / "jars" / "spark-core.jar").write_bytes(b"jar")
+    before = jvm_classes.archive_path(packages)
+    os.utime(another / "jars" / "spark-core.jar", ns=(0, 10**18))
+    assert jvm_classes.archive_path(packages) != before
     monkeypatch.delenv("SPARK_HOME")
     here.write_bytes(jvm_classes.DYNAMIC_ARCHIVE_MAGIC)
     assert jvm_classes.driver_options(packages) == f"-XX:SharedArchiveFile={here} {jvm_classes.QUIET}"
