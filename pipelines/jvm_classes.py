@@ -39,19 +39,16 @@ def archive_path(packages: str) -> Path:
     a JVM maps an archive only with the classpath it was written with."""
     java_home = os.environ.get("JAVA_HOME")
     java = Path(java_home, "bin", "java") if java_home else Path(shutil.which("java") or "java")
-    try:
-        java_id = f"{java.resolve()}:{java.resolve().stat().st_mtime_ns}"
-    except OSError:
-        java_id = str(java)
     spark_home = Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent).resolve()
-    jars = _stamps(list((spark_home / "jars").glob("*.jar")))
-    key = "\n".join((java_id, str(spark_home), pyspark.__version__, packages, jars))
+    files = _stamps([java.resolve(), *(spark_home / "jars").glob("*.jar")])
+    key = "\n".join((str(java), str(spark_home), pyspark.__version__, packages, files))
     return CACHE_DIR / f"classes-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
 
 
 def _stamps(files: list[Path]) -> str:
-    """Each file's path, size and modification time: the JVM maps an archive only with the very jars it was
-    written from, so a reinstalled pyspark (same version, same folder, new files) gets an archive of its own."""
+    """Each file's path, size and modification time (none for a file that is not there): the JVM maps an
+    archive only with the very runtime and jars it was written from, so a reinstalled pyspark (same version,
+    same folder, new files) gets an archive of its own."""
     stamps = []
     for file in sorted(files):
         try:
