@@ -103,6 +103,14 @@ def _dump_and_kill(pid: int) -> None:
     os.killpg(pid, signal.SIGKILL)
 
 
+def _progress(line: str) -> None:
+    """A line of the kills' progress, on the process's own stderr: a bad-input test capturing its output
+    (``capsys``) replaces ``sys.stdout`` and ``sys.stderr`` for every thread while it runs, and a kill's
+    line printed then went into that test's capture instead of the log."""
+    assert sys.__stderr__ is not None
+    print(line, file=sys.__stderr__, flush=True)
+
+
 def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
     """KILLS killed attempts at random moments, then one attempt run to its end."""
     rng = random.Random(20261130)
@@ -113,10 +121,10 @@ def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
         began = time.monotonic()
         moments.append(f"{_killed_attempt(root, step, delay)} +{delay:.1f}s")
         took, since = time.monotonic() - began, time.monotonic() - start
-        print(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)", flush=True)
+        _progress(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
     final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr[-3000:]
-    print(f"last attempt ran to its end: {time.monotonic() - start:.0f} s in", flush=True)
+    _progress(f"last attempt ran to its end: {time.monotonic() - start:.0f} s in")
     return root, moments
 
 
