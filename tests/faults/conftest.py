@@ -135,7 +135,9 @@ def kill_sequence(tmp_path_factory) -> Iterator[Future[tuple[Path, list[str]]]]:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kills") as pool:
         attempts = pool.submit(_kill_and_finish, root)
         # the attempts are the suite's longest path. What this thread starts from now on (the session's JVM,
-        # the uninterrupted run, the bad inputs) runs at a lower priority, on the cores the attempts leave
-        # idle. Linux keeps a nice value per thread: the kills' thread, made before, and its attempts keep 0.
+        # the uninterrupted run, the bad inputs) runs at a lower priority than they do where the kernel
+        # shares the CPU by nice value (Linux keeps one per thread: the kills' thread, made before, and its
+        # attempts keep 0). Where it shares by session first (autogroups), each attempt, a session of its
+        # own, gets an equal share with this one's whole session, whatever its nice value.
         os.nice(10)
         yield attempts
