@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down jvm-classes test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,19 +60,16 @@ $(CHROMEDRIVER):
 	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 
-jvm-classes: $(BIN)/lakehouse ## record the classes Spark, Delta and Spark ML load, once (~2 minutes): every later session starts ~8 s faster
-	@$(BIN)/python -m pipelines.jvm_classes
-
-test: $(BIN)/lakehouse $(CHROMEDRIVER) jvm-classes ## run the test suite (unit tests, then end to end, the app in a browser)
+test: $(BIN)/lakehouse $(CHROMEDRIVER) ## run the test suite (unit tests, then end to end, the app in a browser)
 	$(BIN)/python -m pytest --durations=15
 
-test-cluster: $(BIN)/lakehouse jvm-classes ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
+test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
 	$(BIN)/python -m pytest -m cluster
 
-test-faults: $(BIN)/lakehouse jvm-classes ## kill a run at 20 moments and compare every table with an uninterrupted run; 20 bad inputs
+test-faults: $(BIN)/lakehouse ## kill a run at 20 moments and compare every table with an uninterrupted run; 20 bad inputs
 	$(BIN)/python -m pytest -m faults -s -p no:cacheprovider
 
-test-fast: $(BIN)/lakehouse ## run the tests without the end-to-end ones
+test-fast: $(BIN)/lakehouse ## run the unit tests (no whole runs)
 	$(BIN)/python -m pytest -m "not e2e and not cluster and not faults"
 
 lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations

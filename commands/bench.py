@@ -29,6 +29,7 @@ from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
 from pipelines.runtime import RunContext, default_run_id
 from pipelines.session import start_run
+from pipelines.work import Meter
 from sample import landing as sample
 from sample.daily import write_days
 from silver import orders as silver_orders
@@ -54,18 +55,29 @@ class BenchError(PipelineError):
 
 @dataclass
 class Timings:
+    """Each stage's seconds, and its work (Spark jobs, Delta commits, files written, JVM starts)."""
+
+    tables_dir: Path
     stages: dict[str, float] = field(default_factory=dict)
+    meter: Meter | None = None
 
     def timed(self, name: str, work: Callable[[], object]) -> object:
+        if self.meter is None:
+            self.meter = Meter(None, self.tables_dir)
         started = time.perf_counter()
-        with step(f"bench: {name}"):
+        with step(f"bench: {name}"), self.meter.stage(name):
             result = work()
+        if isinstance(result, RunContext):
+            self.meter.spark = result.spark  # count jobs from the session the stage started
         self.stages[name] = round(time.perf_counter() - started, 1)
         return result
 
     def total(self, names: tuple[tuple[str, object], ...] | list[str]) -> float:
         keys = [n if isinstance(n, str) else n[0] for n in names]
         return round(sum(self.stages[k] for k in keys), 1)
+
+    def work(self) -> dict[str, dict[str, float]]:
+        return self.meter.as_dict() if self.meter else {}
 
 
 def prepare_root(root: Path) -> None:
@@ -114,7 +126,8 @@ def run(config: Config, customers: int, days_new: int, seed: int) -> dict[str, o
     except ImportError as exc:
         raise BenchError("lakehouse bench needs DuckDB: pip install -e '.[dev]' (or make install)") from exc
     prepare_root(config.root)
-    started, first, daily = time.perf_counter(), Timings(), Timings()
+    started = time.perf_counter()
+    first, daily = Timings(config.tables_dir), Timings(config.tables_dir)
     as_of = config.sample.end_date
     first.timed("generate", lambda: sample.write(config, customers, seed))
     ctx: RunContext = first.timed("spark start", lambda: start_run(config, "lakehouse-bench", as_of))  # type: ignore[assignment]
@@ -130,6 +143,7 @@ def run(config: Config, customers: int, days_new: int, seed: int) -> dict[str, o
     )
     next_day = as_of + timedelta(days=days_new)
     later = RunContext(ctx.spark, config, next_day, default_run_id(next_day))
+    daily.meter = Meter(ctx.spark, config.tables_dir)
     for name, stage in (*TO_FEATURES, *AFTER_FEATURES):
         daily.timed(name, lambda s=stage: s(later))  # type: ignore[misc]
     duckdb_full_s = check_equal(later)
@@ -163,18 +177,29 @@ def _figures(
         "duckdb_full_s": duckdb_full_s,
         "incremental_ratio": round(incremental_s / max(duckdb_full_s, 1e-3), 1),
         "peak_rss_mb": peak,
+        "work": first.work(),
+        "incremental_work": daily.work(),
     }
 
 
 def _print(figures: dict[str, object], first: Timings, daily: Timings, new: object) -> None:
     names = list(dict.fromkeys([*first.stages, *daily.stages]))
-    print(f"\n{'stage':<24}{'first run s':>12}{'daily run s':>12}")
+    work = {"first": first.work(), "daily": daily.work()}
+    print(
+        f"\n{'stage':<24}{'first run s':>12}{'jobs':>7}{'commits':>8}{'daily run s':>12}{'jobs':>7}{'commits':>8}"
+    )
     for name in names:
-        cells = [f"{t.stages[name]:>12.1f}" if name in t.stages else f"{'':>12}" for t in (first, daily)]
+        cells = []
+        for label, t in (("first", first), ("daily", daily)):
+            done = work[label].get(name)
+            if name in t.stages and done:
+                cells.append(f"{t.stages[name]:>12.1f}{done['jobs']:>7}{done['commits']:>8}")
+            else:
+                cells.append(f"{'':>27}")
         print(f"{name:<24}{''.join(cells)}")
     print(
-        f"{'raw -> features':<24}{figures['features_s']:>12.1f}{figures['incremental_s']:>12.1f}"
-        f"   DuckDB {figures['duckdb_features_s']:.2f} s / {figures['duckdb_full_s']:.2f} s "
+        f"{'raw -> features':<24}{figures['features_s']:>12.1f}{'':>15}{figures['incremental_s']:>12.1f}"
+        f"\nDuckDB {figures['duckdb_features_s']:.2f} s / {figures['duckdb_full_s']:.2f} s "
         f"(ratio {figures['features_ratio']}x / {figures['incremental_ratio']}x), every value equal"
     )
     print(f"new rows landed: {new}; peak memory (driver + JVM): {figures['peak_rss_mb']:.0f} MB")

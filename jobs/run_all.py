@@ -8,14 +8,24 @@ from jobs import features, ingest, publish, refine, report, score, train
 from jobs.common import job_main
 from pipelines.runtime import RunContext
 
-STAGES = (ingest.run, refine.run, features.run, train.run, score.run, publish.run)
+STAGES = (
+    ("ingest", ingest.run),
+    ("silver", refine.run),
+    ("features", features.run),
+    ("train", train.run),
+    ("score", score.run),
+    ("publish", publish.run),
+)
 
 
 def run(ctx: RunContext) -> None:
     """Run ingest, silver, features, train and score for the run date; publish the catalog."""
-    for stage in STAGES:
-        stage(ctx)
-    report.print_summary(ctx)
+    for name, stage in STAGES:
+        with ctx.work.stage(name):
+            stage(ctx)
+    with ctx.work.stage("summary"):
+        report.print_summary(ctx)
+    print(f"Work per stage (Spark jobs, Delta commits, data files written, JVM starts):\n{ctx.work.table()}")
 
 
 if __name__ == "__main__":

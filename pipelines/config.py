@@ -38,21 +38,16 @@ class Vocabulary:
     channels: tuple[str, ...] = DEFAULT_CHANNELS
 
 
-JIT_OPTIONS = "-XX:CompileThresholdScaling=4"
-
-
 @dataclass(frozen=True)
 class SparkSettings:
     master: str = "local[*]"
-    shuffle_partitions: int = 8
+    shuffle_partitions: int = 0  # 0: sized to the landing zone's bytes (one per core on small data)
     driver_memory: str = "2g"
     log_level: str = "ERROR"
     parallel_tables: int = 3  # tables processed at once within a stage
     catalog: str = "hive"  # "hive": tables persist by name in <root>/catalog; "in-memory": per session
-    # options of the driver's JVM and the executors' (a JVM Spark starts, not one already running): by
-    # default the JIT compiles a method after 4x the usual calls, which cuts the CPU a cold JVM spends
-    # compiling code run a few times (two thirds of it on small data); set "" to keep the JVM's defaults
-    java_options: str = JIT_OPTIONS
+    java_options: str = ""  # options of the driver's and the executors' JVMs (when Spark starts them)
+    ui: bool = False  # Spark's web UI (http://localhost:4040) while a command runs
 
     def __post_init__(self) -> None:
         if self.catalog not in CATALOGS:
@@ -143,6 +138,8 @@ class ModelSettings:
     training_window_days: int = 365  # campaigns whose responses became final this recently train the model
     min_holdout_acceptances: int = 30  # the latest campaigns are the holdout when they hold this many
     max_training_rows: int = 200_000  # above this, refusals are downsampled (weights corrected) for speed
+    # model selection (folds x grid, the baselines, the k search) fits in memory on at most this many rows
+    selection_rows: int = 200_000
 
 
 @dataclass(frozen=True)
@@ -196,10 +193,6 @@ class Config:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
-
-    def state_path(self, step: str) -> Path:
-        """Where ``step`` records what it last computed from (``pipelines.runner.done_before``)."""
-        return self.root / "state" / f"{step}.json"
 
     @property
     def catalog_dir(self) -> Path:

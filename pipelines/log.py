@@ -27,10 +27,18 @@ def step(name: str) -> Iterator[None]:
     """Log the start and the end of a step with its duration; an error names the step."""
     log = get_logger()
     log.info("▶ %s", name)
-    started = time.perf_counter()
+    started, jobs = time.perf_counter(), _jobs()
     try:
         yield
     except Exception:
         log.error("✗ %s failed after %.1f s", name, time.perf_counter() - started)
         raise
-    log.info("✓ %s (%.1f s)", name, time.perf_counter() - started)
+    done = _jobs()
+    counted = f", {done - jobs} Spark jobs" if done is not None and jobs is not None else ""
+    log.info("✓ %s (%.1f s%s)", name, time.perf_counter() - started, counted)
+
+
+def _jobs() -> int | None:
+    from pipelines.work import spark_jobs  # a step outside Spark (the generator) imports no Spark
+
+    return spark_jobs()

@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from pipelines.config import Config
 from pipelines.log import get_logger
 from pipelines.tables import Lakehouse
+from pipelines.work import Meter
 
 RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
@@ -55,9 +56,17 @@ class RunContext:
     run_id: str
     report: dict[str, Any] = field(default_factory=dict, compare=False)
     full_refresh: bool = False  # rebuild silver from all of bronze and recompute every feature date
+    meter: Meter | None = field(default=None, compare=False)  # the work per stage; shared by ``on``
 
     def __post_init__(self) -> None:
         check_run_id(self.run_id)
+        if self.meter is None:
+            object.__setattr__(self, "meter", Meter(self.spark, self.config.tables_dir))
+
+    @property
+    def work(self) -> Meter:
+        assert self.meter is not None
+        return self.meter
 
     def on(self, as_of: date) -> RunContext:
         """The same run on another logical date."""
@@ -83,6 +92,7 @@ class RunContext:
             "as_of": self.as_of.isoformat(),
             "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **self.report,
+            "work": self.work.as_dict(),
         }
         path.write_text(json.dumps(body, indent=2, default=str) + "\n")
         return str(path)

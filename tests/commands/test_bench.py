@@ -23,6 +23,6 @@ def test_someone_elses_folder_is_refused_and_kept(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
-def test_timings_total_the_named_stages():
-    timings = bench.Timings({"ingest": 1.25, "silver": 2.5, "train": 9.0})
+def test_timings_total_the_named_stages(tmp_path):
+    timings = bench.Timings(tmp_path, {"ingest": 1.25, "silver": 2.5, "train": 9.0})
     assert timings.total(bench.TO_FEATURES[:2]) == 3.8

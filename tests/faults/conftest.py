@@ -32,7 +32,7 @@ STEPS = (
 )  # fmt: skip
 # training kept small (one candidate, two folds, no tree baseline): the suite is about what survives a fault
 ENV = {
-    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS": "2",
+    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1",
     "LAKEHOUSE_MODEL_SEGMENT_K_MAX": "3",
     "LAKEHOUSE_MODEL_CV_FOLDS": "2", "LAKEHOUSE_MODEL_REG_PARAMS": "0.01",
     "LAKEHOUSE_MODEL_POSITIVE_WEIGHTS": "3.0", "LAKEHOUSE_MODEL_TREE_BASELINE": "false",
@@ -134,10 +134,4 @@ def kill_sequence(tmp_path_factory) -> Iterator[Future[tuple[Path, list[str]]]]:
     root = landed(tmp_path_factory.mktemp("faults") / "killed")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kills") as pool:
         attempts = pool.submit(_kill_and_finish, root)
-        # the attempts are the suite's longest path. What this thread starts from now on (the session's JVM,
-        # the uninterrupted run, the bad inputs) runs at a lower priority than they do where the kernel
-        # shares the CPU by nice value (Linux keeps one per thread: the kills' thread, made before, and its
-        # attempts keep 0). Where it shares by session first (autogroups), each attempt, a session of its
-        # own, gets an equal share with this one's whole session, whatever its nice value.
-        os.nice(10)
         yield attempts

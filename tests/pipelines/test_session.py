@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 from pipelines import session
-from pipelines.config import JIT_OPTIONS
 from pipelines.session import delta_packages, discard_unfinished_metastore, remember_jars, resolved_jars
 
 
@@ -36,14 +35,6 @@ def test_a_complete_metastore_is_kept(tmp_path):  # type: ignore[no-untyped-def]
     assert not discard_unfinished_metastore(tmp_path / "absent")
 
 
-def test_the_jvm_spark_starts_gets_the_configured_java_options(spark):  # type: ignore[no-untyped-def]
-    """The JIT setting reaches the JVM as launched (a conf set too late would be read by no JVM)."""
-    jvm = spark.sparkContext._jvm
-    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
-    assert JIT_OPTIONS in arguments
-    assert spark.conf.get("spark.executor.extraJavaOptions") == JIT_OPTIONS
-
-
 def test_delta_s_jars_are_named_by_path_once_a_session_resolved_them(spark, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """Resolving Delta's packages with Ivy costs every start about 2 s: a session records the jars it
     resolved and later ones name them, unless one of them is gone or the packages changed."""
@@ -57,3 +48,18 @@ def test_delta_s_jars_are_named_by_path_once_a_session_resolved_them(spark, tmp_
     remember_jars(delta_packages(), ",".join(jars))
     assert resolved_jars(delta_packages()) == jars
     assert resolved_jars("io.delta:delta-spark_4.1_2.13:0.0.1") is None
+
+
+def test_shuffle_partitions_follow_the_data_one_per_core_on_small_data():  # type: ignore[no-untyped-def]
+    mib = 1 << 20
+    assert session.sized_partitions(10 * mib, 2) == 2
+    assert session.sized_partitions(0, 4) == 4
+    assert session.sized_partitions(1024 * mib, 2) == 8  # one per 128 MiB above one per core
+    assert session.sized_partitions(1025 * mib, 2) == 9
+    assert session.sized_partitions(10**13, 2) == session.MAX_PARTITIONS
+
+
+def test_the_cores_of_a_master():  # type: ignore[no-untyped-def]
+    assert session.cores_of("local[3]") == 3 and session.cores_of("local") == 1
+    assert session.cores_of("local[*]") == session.cores_of("spark://host:7077") == os.cpu_count()
+    assert session.cores_of(None) == os.cpu_count()
