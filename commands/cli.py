@@ -140,14 +140,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _cluster_up(args: argparse.Namespace) -> int:
-    from pipelines import cluster
+    from commands import cluster
 
     print(cluster.up(cluster.of(config_from_args(args), args.workers)))
     return 0
 
 
 def _cluster_down(args: argparse.Namespace) -> int:
-    from pipelines import cluster
+    from commands import cluster
 
     stopped = cluster.down(cluster.of(config_from_args(args)))
     get_logger().info("cluster: %s", f"{stopped} process(es) stopped" if stopped else "nothing was running")
@@ -176,9 +176,9 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
+    from commands import shell
     from jobs import publish
     from jobs.common import start_context
-    from pipelines import shell
     from pipelines.tables import TableError
 
     config = config_from_args(args)

@@ -22,7 +22,6 @@ from mlflow.exceptions import MlflowException
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 
-from pipelines import figures
 from pipelines.config import Config
 from pipelines.errors import PipelineError, first_line
 from pipelines.tables import digest
@@ -238,26 +237,6 @@ def load_model(name: str, alias: str = CHAMPION, version: str | None = None) -> 
             f"{uri} cannot be loaded ({type(exc).__name__}: {first_line(exc)[:300]}): its artifacts are damaged "
             f"or missing; roll back (`lakehouse models rollback --model {name}`) or retrain"
         ) from exc
-
-
-def log_k_selection(view: str, fits: Mapping[int, Mapping[str, float]], best_k: int) -> None:
-    """Per k of a clustering view: its metrics (stepped by k), the elbow figure, and the chosen k."""
-    for k, metrics in fits.items():
-        mlflow.log_metrics({f"{view}_{m}": v for m, v in metrics.items()}, step=k)
-    silhouette = {k: m["silhouette"] for k, m in fits.items()}
-    mlflow.log_figure(
-        figures.k_selection(silhouette, {k: m["inertia"] for k, m in fits.items()}), f"{view}_k_selection.png"
-    )
-    mlflow.log_metrics({f"{view}_k": best_k, f"{view}_best_silhouette": silhouette[best_k]})
-
-
-def log_classifier(
-    labels: Sequence[float], scores: Sequence[float], threshold: float, metrics: Mapping[str, float]
-) -> None:
-    """A classifier's holdout metrics, its report figure (ROC, PR, reliability, lift, gain) and lift table."""
-    mlflow.log_metrics(dict(metrics))
-    mlflow.log_figure(figures.classifier_report(labels, scores, threshold), "holdout_report.png")
-    mlflow.log_dict(figures.lift_table(labels, scores), "holdout_lift.json")
 
 
 def log(

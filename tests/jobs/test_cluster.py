@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import cluster
+from commands import cluster
 from pipelines.config import load_config
 from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
 from sample import generate

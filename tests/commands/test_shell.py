@@ -1,4 +1,4 @@
-from pipelines import shell
+from commands import shell
 
 
 def test_statements_split_on_semicolons_across_lines():

@@ -1,4 +1,4 @@
-"""Figures logged to MLflow with each training run (matplotlib, no display needed)."""
+"""Figures logged to MLflow with each training run (matplotlib, no display needed), and how they are logged."""
 
 from __future__ import annotations
 
@@ -101,3 +101,27 @@ def per_campaign(values: Mapping[str, Mapping[str, float]], metrics: Sequence[st
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def log_k_selection(view: str, fits: Mapping[int, Mapping[str, float]], best_k: int) -> None:
+    """Per k of a clustering view: its metrics (stepped by k), the elbow figure, and the chosen k."""
+    import mlflow
+
+    for k, metrics in fits.items():
+        mlflow.log_metrics({f"{view}_{m}": v for m, v in metrics.items()}, step=k)
+    silhouette = {k: m["silhouette"] for k, m in fits.items()}
+    mlflow.log_figure(
+        k_selection(silhouette, {k: m["inertia"] for k, m in fits.items()}), f"{view}_k_selection.png"
+    )
+    mlflow.log_metrics({f"{view}_k": best_k, f"{view}_best_silhouette": silhouette[best_k]})
+
+
+def log_classifier(
+    labels: Sequence[float], scores: Sequence[float], threshold: float, metrics: Mapping[str, float]
+) -> None:
+    """A classifier's holdout metrics, its report figure (ROC, PR, reliability, lift, gain) and lift table."""
+    import mlflow
+
+    mlflow.log_metrics(dict(metrics))
+    mlflow.log_figure(classifier_report(labels, scores, threshold), "holdout_report.png")
+    mlflow.log_dict(lift_table(labels, scores), "holdout_lift.json")
