@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, Row
@@ -163,14 +164,18 @@ def fingerprint_inputs(config: Config, training: Plan) -> tuple[list[str], dict[
     return columns, params
 
 
-def downsample(train: DataFrame, max_rows: int, seed: int) -> DataFrame:
-    """At most about ``max_rows`` training rows: every acceptor, a deterministic sample of the refusals,
-    each weighted by the inverse of its sampling rate so the fitted model stays calibrated."""
-    rows = train.count()
+def sampling_rate(rows: int, acceptances: int, max_rows: int) -> float:
+    """The share of refusals kept so that about ``max_rows`` rows remain with every acceptor (1: all)."""
     if rows <= max_rows:
+        return 1.0
+    return max((max_rows - acceptances) / max(rows - acceptances, 1), 0.01)
+
+
+def downsample(train: DataFrame, rate: float, seed: int) -> DataFrame:
+    """Every acceptor and a deterministic ``rate`` of the refusals, each weighted by the inverse of its
+    sampling rate so the fitted model stays calibrated (``rate`` 1: every row, unweighted)."""
+    if rate >= 1.0:
         return train
-    positives = train.where(F.col(acceptance.LABEL) == 1.0).count()
-    rate = max((max_rows - positives) / max(rows - positives, 1), 0.01)
     bucket = F.pmod(F.xxhash64("customer_id", "campaign_id", F.lit(seed)), F.lit(10_000))
     kept = train.where((F.col(acceptance.LABEL) == 1.0) | (bucket < F.lit(int(rate * 10_000))))
     refusal = F.lit(10_000 / int(rate * 10_000))
@@ -179,28 +184,82 @@ def downsample(train: DataFrame, max_rows: int, seed: int) -> DataFrame:
     )
 
 
-def split(labelled_rows: DataFrame, settings: ModelSettings) -> tuple[DataFrame, DataFrame]:
-    """(training rows, held-out rows), each persisted compactly for the many small fits; training rows
-    downsampled above ``max_training_rows`` (the holdout never is)."""
-    training = downsample(labelled_rows.where(~F.col(HOLDOUT)), settings.max_training_rows, settings.seed)
-    train = model_selection.compact(training)
-    holdout = model_selection.compact(labelled_rows.where(F.col(HOLDOUT)))
-    return train, holdout
+@dataclass(frozen=True)
+class Budget:
+    """What training fits, sized to its rows: the Spark ML fit of the chosen candidate on the training
+    rows (refusals downsampled above ``model.max_training_rows``), and model selection in memory on a
+    sample of customers of at most about ``model.selection_rows`` rows."""
+
+    training_rows: int
+    acceptances: int
+    fit_rate: float  # share of refusals the Spark ML fit keeps
+    selection_share: float  # share of customers selection sees
+    fits: int  # in-memory fits of selection: folds x candidates, and the baselines
+
+    @classmethod
+    def of(cls, training: Plan, config: Config) -> Budget:
+        settings = config.model
+        rows = sum(c.contacts for c in training.train)
+        accepted = sum(c.acceptances for c in training.train)
+        fits = sum(settings.cv_folds * len(g) + 1 for _, g in model_selection.compared(config).values())
+        share = min(1.0, settings.selection_rows / max(rows, 1))
+        return cls(rows, accepted, sampling_rate(rows, accepted, settings.max_training_rows), share, fits)
+
+    def described(self) -> dict[str, Any]:
+        """The sizing as MLflow parameters, with why."""
+        return {
+            "budget_training_rows": self.training_rows,
+            "budget_fit_refusal_rate": round(self.fit_rate, 4),
+            "budget_selection_share": round(self.selection_share, 4),
+            "budget_selection_fits": self.fits,
+            "budget_why": (
+                "selection (folds x grid, baselines) fits in memory with scikit-learn on at most "
+                "model.selection_rows rows: a Spark fit costs ~40 jobs however small; Spark ML fits the chosen "
+                "candidate once on the training rows (refusals downsampled above model.max_training_rows)"
+            ),
+        }
 
 
-def judge(
-    model: PipelineModel, holdout: DataFrame, threshold: float, money: objectives.Economics
-) -> tuple[dict[str, float], pd.DataFrame]:
-    """A fitted pipeline's metrics on the holdout at a contact threshold, and the holdout's scores."""
-    scored = (
-        acceptance.probabilities(model.transform(holdout))
-        .select(acceptance.LABEL, acceptance.PROBABILITY)
-        .toPandas()
-    )
-    metrics = model_selection.evaluate(
-        scored[acceptance.LABEL], scored[acceptance.PROBABILITY], threshold, money
-    )
-    return metrics, scored
+def memory_columns(config: Config) -> list[str]:
+    """What selection and the baselines read of a labelled contact."""
+    numeric = customer_features.numeric_columns(config.vocabulary)
+    return ["customer_id", "campaign_id", acceptance.LABEL, *customer_features.CATEGORICAL, *numeric]
+
+
+def in_memory(labelled_rows: DataFrame, budget: Budget, config: Config) -> pd.DataFrame:
+    """The rows selection and the baselines see, in one read: the held-out rows and a sample of the
+    training customers (all of them within ``model.selection_rows``)."""
+    keep = F.col(HOLDOUT)
+    if budget.selection_share < 1.0:
+        bucket = F.pmod(F.xxhash64("customer_id", F.lit(config.model.seed)), F.lit(10_000))
+        keep = keep | (bucket < F.lit(max(1, int(budget.selection_share * 10_000))))
+    else:
+        keep = F.lit(True)
+    return labelled_rows.where(keep).select(*memory_columns(config), HOLDOUT).toPandas()
+
+
+def fit(
+    train_rows: DataFrame, candidate: model_selection.Candidate, config: Config, rate: float = 1.0
+) -> PipelineModel:
+    """The acceptance pipeline fitted by Spark ML on the training rows (refusals downsampled to ``rate``)."""
+    settings = config.model
+    fit_on = downsample(train_rows, rate, settings.seed)
+    weighted = candidate.positive_weight != 1.0 or rate < 1.0
+    if weighted:
+        fit_on = acceptance.class_weights(fit_on, candidate.positive_weight)
+    return acceptance.build_pipeline(
+        customer_features.numeric_columns(config.vocabulary),
+        settings.seed,
+        candidate.reg_param,
+        engineered=acceptance.engineered_features(config.vocabulary),
+        weighted=weighted,
+    ).fit(fit_on)
+
+
+def holdout_scores(model: PipelineModel, holdout: DataFrame) -> pd.DataFrame:
+    """A fitted pipeline's probabilities for the held-out rows, with their labels (one Spark job)."""
+    scored = acceptance.probabilities(model.transform(holdout))
+    return scored.select(acceptance.LABEL, F.col(acceptance.PROBABILITY).alias("probability")).toPandas()
 
 
 def champion_threshold(tags: Mapping[str, str]) -> float:
@@ -217,6 +276,7 @@ class Trained:
     scored: pd.DataFrame  # the holdout's labels and probabilities
     drivers: list[tuple[str, float, float, int]]  # acceptance_drivers.rows of the fitted model
     portable: Mapping[str, Any]  # ``portable_form`` of the fitted model
+    budget: Budget
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -229,6 +289,7 @@ class Trained:
         return {
             "params": {
                 **params,
+                **self.budget.described(),
                 "chosen_reg_param": chosen.reg_param,
                 "chosen_positive_weight": chosen.positive_weight,
             },
@@ -241,22 +302,57 @@ class Trained:
         }
 
 
+def fitted_by_spark(labelled_rows: DataFrame, config: Config) -> model_selection.FitPredict:
+    """The pipeline's fit and scores by Spark ML, for rows that selection holds in memory (found in
+    ``labelled_rows`` by customer and campaign): nested cross-validation's outer fits."""
+    keys = ["customer_id", "campaign_id"]
+
+    def fit_predict(
+        train: pd.DataFrame, test: pd.DataFrame, candidate: model_selection.Candidate
+    ) -> np.ndarray:
+        spark = labelled_rows.sparkSession
+
+        def rows(frame: pd.DataFrame) -> DataFrame:
+            chosen = spark.createDataFrame(frame[keys], "customer_id BIGINT, campaign_id STRING")
+            return labelled_rows.join(F.broadcast(chosen), keys, how="left_semi")
+
+        model = fit(rows(train), candidate, config)
+        scored = acceptance.probabilities(model.transform(rows(test)))
+        found = scored.select(*keys, F.col(acceptance.PROBABILITY).alias("p")).toPandas()
+        return test[keys].merge(found, on=keys, how="left")["p"].to_numpy(float)
+
+    return fit_predict
+
+
+# the pipeline's holdout scores for a candidate: fitted by Spark ML on every training row
+PipelineScores = Callable[[model_selection.Candidate], pd.DataFrame]
+
+
 def compare_on_folds(
-    train: DataFrame,
-    holdout: DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
     config: Config,
     progress: Callable[[str], None],
+    pipeline: PipelineScores,
     models: Mapping[str, tuple[model_selection.FitPredict, list[model_selection.Candidate]]] | None = None,
 ) -> tuple[pd.DataFrame, model_selection.Selection]:
-    """Each model's thresholds from out-of-fold scores on the same training folds, then judged on the
-    holdout: its metrics at the balanced threshold and its profit at every objective's threshold.
-    Returns (comparison table, the logistic model's selection)."""
+    """Each model's thresholds from out-of-fold scores on the same training folds (in memory), then judged
+    on the holdout: its metrics at the balanced threshold and its profit at every objective's threshold.
+    The pipeline's holdout scores come from ``pipeline`` (its Spark ML fit). Returns (comparison table, the
+    logistic model's selection)."""
     settings, money = config.model, economics(config.model)
     rows, chosen = {}, None
     for name, (fit_predict, grid) in (models or model_selection.compared(config)).items():
         selection = model_selection.select(train, grid, settings.cv_folds, settings.seed, fit_predict, money)
-        scored = fit_predict(train, holdout, selection.candidate)
-        labels, probabilities = scored[acceptance.LABEL], scored["probability"]
+        if name == model_selection.MODEL:
+            scored = pipeline(selection.candidate)
+            labels, probabilities = scored[acceptance.LABEL], scored["probability"]
+            chosen = selection
+        else:
+            labels, probabilities = (
+                holdout[acceptance.LABEL],
+                fit_predict(train, holdout, selection.candidate),
+            )
         rows[name] = model_selection.evaluate(labels, probabilities, selection.threshold, money)
         decisions = objectives.choose(
             selection.predictions["probability"], selection.predictions[acceptance.LABEL], money
@@ -270,36 +366,51 @@ def compare_on_folds(
             f"profit {rows[name]['profit']:6.0f} "
             f"({selection.candidate.name if name == model_selection.MODEL else 'baseline'})"
         )
-        if name == model_selection.MODEL:
-            chosen = selection
     assert chosen is not None  # the compared models always include the pipeline
     return pd.DataFrame(rows).T, chosen
 
 
+def backtest(
+    labelled_rows: DataFrame, plan: Plan, config: Config, progress: Callable[[str], None]
+) -> pd.DataFrame:
+    """One backtest plan: the pipeline and the baselines (and a random one) compared on its holdout."""
+    budget = Budget.of(plan, config)
+    rows = in_memory(labelled_rows, budget, config)
+    held = rows[HOLDOUT].to_numpy(bool)
+
+    def pipeline(candidate: model_selection.Candidate) -> pd.DataFrame:
+        model = fit(labelled_rows.where(~F.col(HOLDOUT)), candidate, config, budget.fit_rate)
+        return holdout_scores(model, labelled_rows.where(F.col(HOLDOUT)))
+
+    models = backtest_models(config)
+    return compare_on_folds(rows[~held], rows[held], config, progress, pipeline, models)[0]
+
+
 def train(
-    train_rows: DataFrame, holdout: DataFrame, config: Config, progress: Callable[[str], None]
+    labelled_rows: DataFrame, training: Plan, config: Config, progress: Callable[[str], None]
 ) -> Trained:
-    """Choose by cross-validation, fit the chosen candidate on every training customer, judge on the holdout."""
-    settings, money = config.model, economics(config.model)
-    comparison, selection = compare_on_folds(train_rows, holdout, config, progress)
+    """Choose in memory by cross-validation on the training customers; fit the chosen candidate with
+    Spark ML on every training row; judge it on the holdout, beside the baselines."""
+    money = economics(config.model)
+    budget = Budget.of(training, config)
+    rows = in_memory(labelled_rows, budget, config)
+    held = rows[HOLDOUT].to_numpy(bool)
+    fitted: dict[str, Any] = {}
+
+    def pipeline(candidate: model_selection.Candidate) -> pd.DataFrame:
+        fitted["model"] = fit(labelled_rows.where(~F.col(HOLDOUT)), candidate, config, budget.fit_rate)
+        fitted["scored"] = holdout_scores(fitted["model"], labelled_rows.where(F.col(HOLDOUT)))
+        return fitted["scored"]
+
+    comparison, selection = compare_on_folds(rows[~held], rows[held], config, progress, pipeline)
     decisions = objectives.choose(
         selection.predictions["probability"], selection.predictions[acceptance.LABEL], money
     )
-    weight = selection.candidate.positive_weight
-    weighted = weight != 1.0 or acceptance.WEIGHT in train_rows.columns
-    fit_on = acceptance.class_weights(train_rows, weight) if weighted else train_rows
-    model = acceptance.build_pipeline(
-        customer_features.numeric_columns(config.vocabulary),
-        settings.seed,
-        selection.candidate.reg_param,
-        engineered=acceptance.engineered_features(config.vocabulary),
-        weighted=weighted,
-    ).fit(fit_on)
-    metrics, scored = judge(model, holdout, decisions["balanced"].threshold, money)
-    metrics |= {
-        "holdout_rows": float(len(scored)),
-        "holdout_acceptance_rate": float(scored[acceptance.LABEL].mean()),
-    }
+    model, scored = fitted["model"], fitted["scored"]
+    labels, probabilities = scored[acceptance.LABEL], scored["probability"]
+    metrics = model_selection.evaluate(labels, probabilities, decisions["balanced"].threshold, money)
+    metrics |= {"holdout_rows": float(len(scored)), "holdout_acceptance_rate": float(labels.mean())}
+    scored = scored.rename(columns={"probability": acceptance.PROBABILITY})
     return Trained(
         model,
         selection,
@@ -307,8 +418,9 @@ def train(
         decisions,
         metrics,
         scored,
-        acceptance_drivers.from_model(model, train_rows),
+        acceptance_drivers.from_model(model, labelled_rows),
         portable_form(model, {o: d.threshold for o, d in decisions.items()}, config),
+        budget,
     )
 
 
@@ -331,7 +443,10 @@ def champion_on(
 ) -> dict[str, float]:
     """A registered version's metrics on this holdout, at the threshold it was registered with (the
     champion's, or those of a version registered by a run cut off before its gate)."""
-    metrics, scored = judge(model, holdout, champion_threshold(tags), economics(config.model))
+    scored = holdout_scores(model, holdout)
+    metrics = model_selection.evaluate(
+        scored[acceptance.LABEL], scored["probability"], champion_threshold(tags), economics(config.model)
+    )
     return metrics | {"holdout_rows": float(len(scored))}
 
 

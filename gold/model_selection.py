@@ -1,7 +1,12 @@
-"""Cross-validation of the acceptance pipeline: stratified folds, hyperparameters and the profit threshold
-chosen inside each training fold, baselines on the same folds, and the metrics marketing reads.
+"""Choosing the acceptance model on the driver: stratified folds of customers, the hyperparameters and the
+profit threshold chosen on out-of-fold scores inside the training rows, the baselines on the same folds,
+and the metrics marketing reads.
 
-Fits run in Spark; the out-of-fold scores (one probability per customer) are small and evaluated in pandas.
+Selection is many small fits (folds x candidates, and the baselines). In Spark each costs about forty jobs
+however few its rows (a logistic regression's iterations, a boosted tree's levels), so selection runs in
+memory with scikit-learn on the rows it needs (a sample of at most ``model.selection_rows``): the
+pipeline's in-memory fit (``gold.portable.fit``) solves the same problem as its Spark ML fit, and Spark ML
+then fits the chosen candidate once, on every training row.
 """
 
 from __future__ import annotations
@@ -11,16 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Window
-from pyspark.sql import functions as F
 from sklearn import metrics as skm
 
-from gold import acceptance, customer_features
+from gold import acceptance, customer_features, portable
 from gold.acceptance import LABEL
+from gold.customer_features import CATEGORICAL
 from gold.objectives import Economics, choose
 from pipelines.config import Config, Vocabulary
 
 FOLD = "_fold"
+MODEL = "logistic regression"
 
 
 @dataclass(frozen=True)
@@ -35,54 +40,76 @@ class Candidate:
         return f"reg={self.reg_param:g}, positive_weight={self.positive_weight:g}"
 
 
-# (train, test, candidate) -> test customers' probabilities (customer_id, label, probability)
-FitPredict = Callable[[DataFrame, DataFrame, Candidate], pd.DataFrame]
-
-
-MODEL = "logistic regression"
+# (training rows, rows to score, candidate) -> the scored rows' probabilities of accepting
+FitPredict = Callable[[pd.DataFrame, pd.DataFrame, Candidate], np.ndarray]
 
 
 def candidates(reg_params: Sequence[float], positive_weights: Sequence[float]) -> list[Candidate]:
     return [Candidate(r, w) for r in reg_params for w in positive_weights]
 
 
-def _collect(scored: DataFrame, probability: str) -> pd.DataFrame:
-    return scored.select("customer_id", LABEL, F.col(probability).alias("probability")).toPandas()
+def columns(frame: pd.DataFrame) -> dict[str, list[object]]:
+    """A frame's columns as lists, nulls as None (what the portable form reads)."""
+    return {c: frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns}
 
 
-def logistic(vocabulary: Vocabulary, seed: int, estimator: str = "logistic") -> FitPredict:
-    """Fit the whole acceptance pipeline (engineered features, in-fold imputation, encoding, scaling,
-    the estimator) on the training rows and score the test rows."""
+def weights(frame: pd.DataFrame, positive_weight: float) -> np.ndarray:
+    """Each row's weight: ``positive_weight`` for acceptors, times a sampling weight the rows carry."""
+    base = frame[acceptance.WEIGHT].to_numpy(float) if acceptance.WEIGHT in frame else np.ones(len(frame))
+    return np.where(frame[LABEL].to_numpy(float) == 1.0, base * positive_weight, base)
+
+
+def logistic(vocabulary: Vocabulary) -> FitPredict:
+    """The whole acceptance pipeline (engineered features, medians, one-hot, standardization, L2 logistic
+    regression), fitted in memory."""
     numeric = customer_features.numeric_columns(vocabulary)
     engineered = acceptance.engineered_features(vocabulary)
 
-    def fit_predict(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
-        weighted = candidate.positive_weight != 1.0 or acceptance.WEIGHT in train.columns
-        if weighted:
-            train = acceptance.class_weights(train, candidate.positive_weight)
-        model = acceptance.build_pipeline(
-            numeric, seed, candidate.reg_param, engineered=engineered, weighted=weighted, estimator=estimator
-        ).fit(train)
-        return _collect(acceptance.probabilities(model.transform(test)), acceptance.PROBABILITY)
+    def fit_predict(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
+        fitted = portable.fit(
+            columns(train), train[LABEL].to_numpy(float), weights(train, candidate.positive_weight),
+            numeric, engineered, CATEGORICAL, candidate.reg_param,
+        )  # fmt: skip
+        return portable.probabilities(fitted, columns(test))
 
     return fit_predict
 
 
-def majority(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
+def boosted_trees(vocabulary: Vocabulary, seed: int) -> FitPredict:
+    """Baseline: gradient-boosted trees (60 rounds of depth 3) on the pipeline's inputs: does a
+    non-linear model find what the linear one misses?"""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    numeric = customer_features.numeric_columns(vocabulary)
+    engineered = acceptance.engineered_features(vocabulary)
+
+    def fit_predict(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
+        labels = train[LABEL].to_numpy(float)
+        fitted = portable.fit(
+            columns(train), labels, np.ones(len(train)), numeric, engineered, CATEGORICAL, 1.0
+        )  # the medians and one-hot labels of the training rows
+        trees = HistGradientBoostingClassifier(
+            max_iter=60, max_depth=3, learning_rate=0.1, early_stopping=False, random_state=seed
+        )
+        trees.fit(portable.inputs(fitted, columns(train)), labels)
+        return trees.predict_proba(portable.inputs(fitted, columns(test)))[:, 1]
+
+    return fit_predict
+
+
+def majority(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
     """Baseline: every customer gets the training acceptance rate."""
-    rate = train.agg(F.avg(LABEL)).first()[0]
-    return _collect(test.withColumn("p", F.lit(float(rate))), "p")
+    return np.full(len(test), float(train[LABEL].mean()))
 
 
-def past_acceptance_rule(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
+def past_acceptance_rule(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
     """Baseline: 1 for customers who accepted any past campaign, else 0."""
-    return _collect(test.withColumn("p", (F.col("campaigns_accepted") > 0).cast("double")), "p")
+    return (test["campaigns_accepted"].to_numpy(float) > 0).astype(float)
 
 
-def random_scores(train: DataFrame, test: DataFrame, candidate: Candidate) -> pd.DataFrame:
+def random_scores(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
     """Baseline: a deterministic coin per contact (what targeting at random would earn)."""
-    coin = F.pmod(F.xxhash64("customer_id", F.lit(candidate.reg_param)), F.lit(10_000)) / 10_000.0
-    return _collect(test.withColumn("p", coin.cast("double")), "p")
+    return _hash(test["customer_id"], int(candidate.reg_param * 1e6)) % 10_000 / 10_000.0
 
 
 def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
@@ -91,50 +118,50 @@ def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
     settings, vocabulary = config.model, config.vocabulary
     default = [Candidate(settings.reg_param, 1.0)]
     models: dict[str, tuple[FitPredict, list[Candidate]]] = {
-        MODEL: (
-            logistic(vocabulary, settings.seed),
-            candidates(settings.reg_params, settings.positive_weights),
-        ),
+        MODEL: (logistic(vocabulary), candidates(settings.reg_params, settings.positive_weights)),
         "majority class": (majority, default),
         "rule: accepted a past campaign": (past_acceptance_rule, default),
     }
     if settings.tree_baseline:
-        models["gradient-boosted trees"] = (logistic(vocabulary, settings.seed, "gbt"), default)
+        models["gradient-boosted trees"] = (boosted_trees(vocabulary, settings.seed), default)
     return models
 
 
-ROWS_PER_PARTITION = 250_000
+def _hash(ids: pd.Series, seed: int) -> np.ndarray:
+    """A deterministic 64-bit hash of each id with a seed (the same on every machine and run)."""
+    frame = pd.DataFrame({"id": ids.to_numpy(), "seed": seed})
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(np.uint64)
 
 
-def compact(data: DataFrame) -> DataFrame:
-    """Persist a training set in as few partitions as its size needs: the many small Spark jobs of
-    cross-validation (an LR fit is ~40 of them) cost per task, so a few thousand rows fit 3x faster in one."""
-    rows = data.count()
-    return data.repartition(max(1, -(-rows // ROWS_PER_PARTITION))).persist()
-
-
-def assign_folds(labelled: DataFrame, k: int, seed: int, column: str = FOLD) -> DataFrame:
+def assign_folds(labelled: pd.DataFrame, k: int, seed: int, column: str = FOLD) -> pd.DataFrame:
     """Stratified, deterministic folds of customers: a customer's rows (one per campaign that contacted
     them) share one fold, never training and validation at once. Customers who ever accepted and those
     who never did are each dealt round-robin in hash order."""
-    customers = labelled.groupBy("customer_id").agg(F.max(LABEL).alias("_stratum"))
-    order = Window.partitionBy("_stratum").orderBy(
-        F.xxhash64("customer_id", F.lit(seed)), F.col("customer_id")
-    )
-    folds = customers.select(
-        "customer_id", F.pmod(F.row_number().over(order) - 1, F.lit(k)).cast("int").alias(column)
-    )
-    return labelled.join(folds, "customer_id", how="inner")
+    customers = labelled.groupby("customer_id", as_index=False)[LABEL].max()
+    customers["_hash"] = _hash(customers["customer_id"], seed)
+    customers = customers.sort_values([LABEL, "_hash", "customer_id"], kind="stable")
+    customers[column] = customers.groupby(LABEL).cumcount() % k
+    return labelled.merge(customers[["customer_id", column]], on="customer_id", how="inner")
+
+
+def sample_customers(labelled: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """About ``share`` of the customers, every row of each, stratified by whether they ever accepted."""
+    if share >= 1.0:
+        return labelled
+    folds = assign_folds(labelled, 10_000, seed, "_bucket")
+    return folds[folds["_bucket"] < max(1, round(share * 10_000))].drop(columns="_bucket")
 
 
 def out_of_fold(
-    data: DataFrame, k: int, fit_predict: FitPredict, candidate: Candidate, column: str
+    data: pd.DataFrame, k: int, fit_predict: FitPredict, candidate: Candidate, column: str
 ) -> pd.DataFrame:
-    """Every customer's probability from the model fitted on the other folds."""
-    parts = [
-        fit_predict(data.where(F.col(column) != fold), data.where(F.col(column) == fold), candidate)
-        for fold in range(k)
-    ]
+    """Every row's probability from the model fitted on the other folds."""
+    parts = []
+    for fold in range(k):
+        inside = data[column] == fold
+        scored = data.loc[inside, ["customer_id", LABEL]].copy()
+        scored["probability"] = fit_predict(data[~inside], data[inside], candidate)
+        parts.append(scored)
     return pd.concat(parts, ignore_index=True)
 
 
@@ -175,7 +202,7 @@ class Selection:
 
 
 def select(
-    train: DataFrame,
+    train: pd.DataFrame,
     candidates: Sequence[Candidate],
     k: int,
     seed: int,
@@ -184,11 +211,8 @@ def select(
 ) -> Selection:
     """Choose the candidate with the best out-of-fold PR AUC on ``train`` and the profit-maximising
     threshold on its out-of-fold scores: nothing is chosen on the data the model is then judged on."""
-    inner = compact(assign_folds(train, k, seed, "_inner_fold"))
-    try:
-        results = {c: out_of_fold(inner, k, fit_predict, c, "_inner_fold") for c in candidates}
-    finally:
-        inner.unpersist()
+    inner = assign_folds(train, k, seed, "_inner_fold")
+    results = {c: out_of_fold(inner, k, fit_predict, c, "_inner_fold") for c in candidates}
     scores = {
         c.name: float(skm.average_precision_score(r[LABEL], r["probability"])) for c, r in results.items()
     }
@@ -199,7 +223,7 @@ def select(
 
 
 def nested_cross_validation(
-    data: DataFrame,
+    data: pd.DataFrame,
     *,
     k: int,
     inner_k: int,
@@ -207,31 +231,32 @@ def nested_cross_validation(
     candidates: Sequence[Candidate],
     fit_predict: FitPredict,
     economics: Economics,
+    final: FitPredict | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per outer fold: select hyperparameters and threshold on the training folds, fit, score the test fold.
-    Returns (per-fold metrics, out-of-fold scores with each fold's threshold)."""
-    folded = compact(assign_folds(data, k, seed))
+    """Per outer fold: select hyperparameters and threshold on the training folds, fit (with ``final``
+    when given: the Spark ML pipeline), score the test fold. Returns (per-fold metrics, out-of-fold scores
+    with each fold's threshold)."""
+    folded = assign_folds(data, k, seed)
     rows, scored = [], []
-    try:
-        for fold in range(k):
-            train, test = folded.where(F.col(FOLD) != fold), folded.where(F.col(FOLD) == fold)
-            selection = select(train, candidates, inner_k, seed + fold + 1, fit_predict, economics)
-            predictions = fit_predict(train, test, selection.candidate).assign(
-                fold=fold, threshold=selection.threshold
-            )
-            scored.append(predictions)
-            result = evaluate(predictions[LABEL], predictions["probability"], selection.threshold, economics)
-            rows.append(
-                {"fold": fold, "params": selection.candidate.name, "threshold": selection.threshold, **result}
-            )
-            chosen = f"{selection.candidate.name}, " if len(candidates) > 1 else ""
-            progress(
-                f"fold {fold + 1}/{k}: {chosen}threshold {selection.threshold:.3f}: "
-                f"ROC AUC {result['roc_auc']:.3f}, PR AUC {result['pr_auc']:.3f}, profit {result['profit']:.0f}"
-            )
-    finally:
-        folded.unpersist()
+    for fold in range(k):
+        train, test = folded[folded[FOLD] != fold], folded[folded[FOLD] == fold]
+        selection = select(train, candidates, inner_k, seed + fold + 1, fit_predict, economics)
+        predictions = test[["customer_id", LABEL]].assign(
+            probability=(final or fit_predict)(train, test, selection.candidate),
+            fold=fold,
+            threshold=selection.threshold,
+        )
+        scored.append(predictions)
+        result = evaluate(predictions[LABEL], predictions["probability"], selection.threshold, economics)
+        rows.append(
+            {"fold": fold, "params": selection.candidate.name, "threshold": selection.threshold, **result}
+        )
+        chosen = f"{selection.candidate.name}, " if len(candidates) > 1 else ""
+        progress(
+            f"fold {fold + 1}/{k}: {chosen}threshold {selection.threshold:.3f}: "
+            f"ROC AUC {result['roc_auc']:.3f}, PR AUC {result['pr_auc']:.3f}, profit {result['profit']:.0f}"
+        )
     return pd.DataFrame(rows), pd.concat(scored, ignore_index=True)
 
 
@@ -271,23 +296,25 @@ SUMMARY_COLUMNS = [
 
 
 def compare_nested(
-    labelled: DataFrame, config: Config, k: int, inner_k: int, progress: Callable[[str], None]
+    labelled: pd.DataFrame,
+    config: Config,
+    k: int,
+    inner_k: int,
+    progress: Callable[[str], None],
+    final: FitPredict | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-    """Every compared model by nested cross-validation on the same outer folds; returns (comparison table,
-    per-model summary)."""
+    """Every compared model by nested cross-validation on the same outer folds (the pipeline's outer fits
+    by ``final`` when given); returns (comparison table, per-model summary)."""
     money = Economics(config.model.contact_cost, config.model.revenue_per_acceptance)
     summaries: dict[str, dict[str, float]] = {}
-    labelled = compact(labelled)
-    try:
-        for name, (fit_predict, grid) in compared(config).items():
-            progress(f"{name}: {k}-fold stratified cross-validation")
-            per_fold, scored = nested_cross_validation(
-                labelled, k=k, inner_k=inner_k, seed=config.model.seed, candidates=grid,
-                fit_predict=fit_predict, economics=money, progress=progress,
-            )  # fmt: skip
-            summaries[name] = summarize(per_fold, scored, money)
-    finally:
-        labelled.unpersist()
+    for name, (fit_predict, grid) in compared(config).items():
+        progress(f"{name}: {k}-fold stratified cross-validation")
+        per_fold, scored = nested_cross_validation(
+            labelled, k=k, inner_k=inner_k, seed=config.model.seed, candidates=grid,
+            fit_predict=fit_predict, economics=money, final=final if name == MODEL else None,
+            progress=progress,
+        )  # fmt: skip
+        summaries[name] = summarize(per_fold, scored, money)
     return pd.DataFrame(summaries).T[SUMMARY_COLUMNS], summaries
 
 

@@ -51,7 +51,7 @@ def _input_names(
     return names
 
 
-def _inputs(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
+def inputs(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
     """The input matrix as the scaler sees it: medians for missing numbers, one-hot categories."""
     columns = {c: np.asarray(rows[c], dtype=float) for c in exported["numeric"]}
     for name, spec in exported["engineered"].items():
@@ -74,7 +74,7 @@ def _scaled(exported: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
 
 def standardized(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
     """The standardized input matrix (one row per customer) the coefficients apply to."""
-    return _scaled(exported, _inputs(exported, rows))
+    return _scaled(exported, inputs(exported, rows))
 
 
 def probabilities(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
@@ -86,7 +86,7 @@ def probabilities(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]
 def reasons(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]], top: int = 3) -> list[list[str]]:
     """Per customer, the ``top`` inputs that raise the odds of accepting most (coefficient x standardized
     value, a log-odds contribution), in words: "recency_days 12 (median 49) multiplies the odds by 1.85"."""
-    x = _inputs(exported, rows)
+    x = inputs(exported, rows)
     contributions = _scaled(exported, x) * np.asarray(exported["coefficients"])
     names, medians = exported["inputs"], list(exported["medians"].values())
     order = np.argsort(-contributions, axis=1)[:, :top]
@@ -98,3 +98,65 @@ def reasons(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]], top:
         return f"{names[j]} {x[i, j]:.4g} (median {medians[j]:.4g}) {factor}"
 
     return [[said(i, j) for j in row if contributions[i, j] > 0] for i, row in enumerate(order)]
+
+
+def _lower_median(values: np.ndarray) -> float:
+    """The median as Spark's Imputer takes it (a value of the column: the lower one of an even count),
+    nulls left out; NaN for a column without a value."""
+    present = values[~np.isnan(values)]
+    return float(np.quantile(present, 0.5, method="inverted_cdf")) if present.size else float("nan")
+
+
+def fit(
+    rows: Mapping[str, Sequence[Any]],
+    labels: np.ndarray,
+    weights: np.ndarray,
+    numeric: Sequence[str],
+    engineered: Mapping[str, Derived],
+    categorical: Sequence[str],
+    reg_param: float,
+) -> dict[str, Any]:
+    """The acceptance pipeline fitted with NumPy and scikit-learn on rows in memory: the same medians,
+    one-hot labels, standardization and L2-penalized logistic loss as its Spark ML fit (``export`` of that
+    fit and this one score alike, tested), for the many small fits of model selection."""
+    from sklearn.linear_model import LogisticRegression
+
+    columns = {c: np.asarray(rows[c], dtype=float) for c in numeric}
+    for name, derived in engineered.items():
+        columns[name] = derived.evaluate(columns)
+    fitted: dict[str, Any] = {
+        "format": FORMAT,
+        "numeric": list(numeric),
+        "engineered": {name: {"op": d.op, "args": list(d.args)} for name, d in engineered.items()},
+        "medians": {c: _lower_median(columns[c]) for c in [*numeric, *engineered]},
+        "categorical": {},
+    }
+    for column in categorical:
+        labels_seen = sorted({v for v in rows[column] if isinstance(v, str)})
+        # Spark's one-hot of an indexer keeping unknown values: a column per label, and one for the unknown
+        fitted["categorical"][column] = {"labels": labels_seen, "width": len(labels_seen) + 1}
+    x = inputs(fitted, rows)
+    fitted["mean"] = x.mean(axis=0).tolist()
+    fitted["std"] = (x.std(axis=0, ddof=1) if len(x) > 1 else np.zeros(x.shape[1])).tolist()
+    z = _scaled(fitted, x)
+    # Spark's logistic regression standardizes its inputs again, by their weighted deviation, and
+    # penalizes the coefficients of the standardized inputs: (1/W) sum(w * loss) + reg/2 * |b|^2
+    total = weights.sum()
+    centred = z - (weights @ z) / total
+    deviation = np.sqrt(np.maximum((weights @ centred**2) / (total - (weights**2).sum() / total), 0.0))
+    used = deviation > 0
+    model = LogisticRegression(
+        C=1.0 / (reg_param * total) if reg_param > 0 else np.inf, tol=1e-10, max_iter=1000
+    )
+    model.fit(z[:, used] / deviation[used], labels, sample_weight=weights)
+    coefficients = np.zeros(z.shape[1])
+    coefficients[used] = model.coef_[0] / deviation[used]
+    fitted["coefficients"] = coefficients.tolist()
+    fitted["intercept"] = float(model.intercept_[0])
+    fitted["inputs"] = _input_names(
+        list(fitted["medians"]),
+        list(categorical),
+        [fitted["categorical"][c]["labels"] for c in categorical],
+        [fitted["categorical"][c]["width"] for c in categorical],
+    )
+    return fitted

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from pyspark.ml import PipelineModel
 from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.sql import DataFrame
@@ -36,7 +38,6 @@ class KFit:
     silhouette: float
     inertia: float
     smallest_share: float
-    model: PipelineModel
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ViewFit:
     view: str
     fits: Mapping[int, KFit]
     k: int
+    model: PipelineModel  # the view's Spark ML pipeline, fitted at the chosen k on every customer
 
     @property
     def best(self) -> KFit:
@@ -56,26 +58,54 @@ class ViewFit:
         }
 
 
-def fit_view(
-    data: DataFrame, view: str, k_values: Sequence[int], settings: ModelSettings, categories: Sequence[str]
-) -> ViewFit:
-    """Fit KMeans for every k; choose the best silhouette among the k whose smallest segment holds at least
-    ``segment_min_share`` of the customers (a segment of a handful of outliers is no persona)."""
-    prediction = cs.CLUSTER if view == "value" else cs.TASTE_CLUSTER
-    evaluator = ClusteringEvaluator(featuresCol=cs.scaled_column(view), predictionCol=prediction)
+SILHOUETTE_SAMPLE = 10_000  # customers the silhouette of each k is measured on (all of them below)
+
+
+def view_matrix(customers: pd.DataFrame, view: str, categories: Sequence[str]) -> np.ndarray:
+    """What a view clusters, in memory: the value features standardized as the Spark pipeline does
+    (mean 0, sample deviation 1), the taste shares as they are."""
+    if view == "taste":
+        return customers[cs.taste_columns(categories)].to_numpy(float)
+    raw = customers[list(cs.FEATURES)].to_numpy(float)
+    deviation = raw.std(axis=0, ddof=1)
+    return np.where(deviation > 0, (raw - raw.mean(axis=0)) / np.where(deviation > 0, deviation, 1.0), 0.0)
+
+
+def search_k(matrix: np.ndarray, k_values: Sequence[int], seed: int, max_iter: int) -> dict[int, KFit]:
+    """KMeans for every k in memory (scikit-learn): silhouette (squared Euclidean, as Spark measures it;
+    on a sample of ``SILHOUETTE_SAMPLE`` customers beyond that), inertia and the smallest segment's share."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
     fits = {}
+    sample = min(len(matrix), SILHOUETTE_SAMPLE)
     for k in k_values:
-        model = cs.build_pipeline(k, settings.seed, settings.segment_max_iter, view, categories).fit(data)
-        summary = model.stages[-1].summary
-        fits[k] = KFit(
-            k,
-            evaluator.evaluate(model.transform(data)),
-            float(summary.trainingCost),
-            min(summary.clusterSizes) / max(sum(summary.clusterSizes), 1),
-            model,
+        fitted = KMeans(n_clusters=k, random_state=seed, max_iter=max_iter, n_init=3).fit(matrix)
+        sizes = np.bincount(fitted.labels_, minlength=k)
+        silhouette = silhouette_score(
+            matrix, fitted.labels_, metric="sqeuclidean", sample_size=sample, random_state=seed
         )
+        fits[k] = KFit(k, float(silhouette), float(fitted.inertia_), float(sizes.min() / max(sizes.sum(), 1)))
+    return fits
+
+
+def fit_view(
+    data: DataFrame,
+    customers: pd.DataFrame,
+    view: str,
+    k_values: Sequence[int],
+    settings: ModelSettings,
+    categories: Sequence[str],
+) -> ViewFit:
+    """Choose k by silhouette in memory among the k whose smallest segment holds at least
+    ``segment_min_share`` of the customers (a segment of a handful of outliers is no persona); then fit
+    the view's Spark ML pipeline at that k on every customer."""
+    matrix = view_matrix(customers, view, categories)
+    fits = search_k(matrix, k_values, settings.seed, settings.segment_max_iter)
     usable = [k for k in fits if fits[k].smallest_share >= settings.segment_min_share] or list(fits)
-    return ViewFit(view, fits, max(usable, key=lambda k: (fits[k].silhouette, -k)))
+    k = max(usable, key=lambda k: (fits[k].silhouette, -k))
+    model = cs.build_pipeline(k, settings.seed, settings.segment_max_iter, view, categories).fit(data)
+    return ViewFit(view, fits, k, model)
 
 
 def value_profiles(clustered: DataFrame) -> list[cs.ClusterProfile]:
@@ -162,6 +192,17 @@ class Segmentation:
         return lines
 
 
+def in_memory(data: DataFrame, categories: Sequence[str], seed: int, max_rows: int) -> pd.DataFrame:
+    """The customers the k search sees, in one read: every one, or a sample of about ``max_rows``."""
+    columns = [*cs.FEATURES, *cs.taste_columns(categories)]
+    share = F.pmod(F.xxhash64("customer_id", F.lit(seed)), F.lit(1_000_000)) / 1_000_000.0
+    rows = data.select("customer_id", *columns, share.alias("_share"))
+    customers = rows.toPandas()
+    if len(customers) > max_rows:
+        customers = customers[customers["_share"] < max_rows / len(customers)]
+    return customers.drop(columns="_share")
+
+
 def train(
     data: DataFrame,
     settings: ModelSettings,
@@ -169,13 +210,14 @@ def train(
     previous: Mapping[str, Mapping[int, Sequence[float]]],
 ) -> Segmentation:
     """Both views with k by silhouette, one combined model, segments named and matched to ``previous``."""
-    n = data.count()
+    customers = in_memory(data, categories, settings.seed, settings.selection_rows)
+    n = len(customers)
     k_values = [k for k in range(settings.segment_k_min, settings.segment_k_max + 1) if k < n]
     if not k_values:
         raise SegmentationError(f"{n} customers with features: too few to segment")
-    views = {view: fit_view(data, view, k_values, settings, categories) for view in TAG_VIEWS}
-    model = PipelineModel(stages=[*views["value"].best.model.stages, *views["taste"].best.model.stages])
-    clustered = model.transform(data)
+    views = {view: fit_view(data, customers, view, k_values, settings, categories) for view in TAG_VIEWS}
+    model = PipelineModel(stages=[*views["value"].model.stages, *views["taste"].model.stages])
+    clustered = model.transform(data).persist()
     values, tastes = value_profiles(clustered), taste_profiles(clustered, categories)
     segments = {
         "value": cs.name_segments(values, cs.mean_recency(values), previous.get("value")),
@@ -186,6 +228,7 @@ def train(
         TAG_VIEWS["taste"]: encode(segments["taste"], {p.cluster: cs.taste_centroid(p) for p in tastes}),
     }
     counted = clustered.groupBy(cs.CLUSTER, cs.TASTE_CLUSTER).count().collect()
+    clustered.unpersist()
     sizes = {f"{segments['value'][r[0]].name} : {segments['taste'][r[1]].name}": int(r[2]) for r in counted}
     return Segmentation(model, views, segments, tags, n, sizes)
 

@@ -10,9 +10,9 @@ import mlflow
 import pandas as pd
 
 from gold import acceptance_training as at
-from gold import campaign_responses, customer_features
+from gold import campaign_responses, customer_features, figures
 from ops import dq_results
-from pipelines import figures, runner, tracking
+from pipelines import runner, tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
 
@@ -23,22 +23,20 @@ def run(ctx: RunContext, campaigns: int, last_only: bool, min_acceptances: int =
     completed = campaign_responses.completed(responses, ctx.as_of, window_days=100 * 365).collect()
     plans = at.backtest_plans(completed, ctx.config.model, campaigns, last_only, min_acceptances)
     have = {r[0] for r in runner.read(ctx, customer_features.TABLE).select("as_of_date").distinct().collect()}
-    for as_of in sorted({d for p in plans for d in p.dates} - have):
-        runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)
+    missing = sorted({d for p in plans for d in p.dates} - have)
+    if missing:
+        runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, dates=missing)
     features = runner.read_dates(ctx, customer_features.TABLE, sorted({d for p in plans for d in p.dates}))
     rows = []
     for plan in plans:
         judged = plan.holdout[0].campaign_id
         with step(f"backtest: {judged}, {plan.describe()}"):
-            train, holdout = at.split(at.labelled(features, responses, plan, ctx.config), ctx.config.model)
+            labelled = at.labelled(features, responses, plan, ctx.config).persist()
             try:
                 progress = lambda line: ctx.log.info("  %s", line)  # noqa: E731
-                table, _ = at.compare_on_folds(
-                    train, holdout, ctx.config, progress, at.backtest_models(ctx.config)
-                )
+                table = at.backtest(labelled, plan, ctx.config, progress)
             finally:
-                train.unpersist()
-                holdout.unpersist()
+                labelled.unpersist()
         rows.append(table[at.BACKTEST_COLUMNS].reset_index(names="model").assign(campaign_id=judged))
     per_campaign = pd.concat(rows, ignore_index=True)
     summary = at.backtest_summary(per_campaign)

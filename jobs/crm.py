@@ -9,8 +9,11 @@ import json
 from datetime import date
 from pathlib import Path
 
+from pyspark.sql import functions as F
+
 from bronze import crm_case
 from gold import acceptance, campaign_responses, customer_features, model_selection
+from gold import acceptance_training as at
 from ops import dq_results, ingest_log, refine_log
 from pipelines import runner
 from pipelines.ingest import IngestError, ingest_all, land
@@ -48,11 +51,18 @@ def evaluate(ctx: RunContext, folds: int, inner_folds: int) -> dict[str, float]:
     responses = runner.read(ctx, campaign_responses.TABLE)
     features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
     numeric = customer_features.numeric_columns(ctx.config.vocabulary)
-    labelled = acceptance.prepare(
-        acceptance.training_set(features, responses, campaign_responses.CRM_PILOT), numeric
+    labelled = (
+        acceptance.prepare(
+            acceptance.training_set(features, responses, campaign_responses.CRM_PILOT), numeric
+        )
+        .withColumn("campaign_id", F.lit(campaign_responses.CRM_PILOT))
+        .persist()
     )
+    rows = labelled.select(*at.memory_columns(ctx.config)).toPandas()
     progress = lambda line: ctx.log.info("  %s", line)  # noqa: E731
-    table, summaries = model_selection.compare_nested(labelled, ctx.config, folds, inner_folds, progress)
+    final = at.fitted_by_spark(labelled, ctx.config)
+    table, summaries = model_selection.compare_nested(rows, ctx.config, folds, inner_folds, progress, final)
+    labelled.unpersist()
     print("\n" + model_selection.as_text(table))
     ctx.record("evaluate", "models", summaries)
     ctx.log.info("run report: %s", ctx.write_report())

@@ -6,14 +6,22 @@ but not applied is applied first. A run dated before the champion's training nev
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
+from typing import Any
 
 import mlflow
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
-from gold import acceptance, acceptance_drivers, campaign_responses, customer_features, customer_segments
+from gold import (
+    acceptance,
+    acceptance_drivers,
+    campaign_responses,
+    customer_features,
+    customer_segments,
+    figures,
+)
 from gold import acceptance_training as at
 from gold import segmentation as seg
 from jobs import models
@@ -32,28 +40,16 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
     params = {"k_min": settings.segment_k_min, "k_max": settings.segment_k_max, "seed": settings.seed}
     params |= {"max_iter": settings.segment_max_iter, "features": inputs}
 
-    @functools.cache
-    def data_of() -> DataFrame:
-        """The customers to segment (prepared once, when first needed)."""
-        features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
-        return customer_segments.segment_input(features, categories).persist()
-
-    key = {
-        "as_of": ctx.as_of, "code": runner.code_key(ctx, customer_segments, tracking),
-        "inputs": runner.stamps(ctx, customer_features.TABLE),
-    }  # fmt: skip
-    fp = runner.remembered(
-        ctx, seg.MODEL_NAME, key, lambda: tracking.fingerprint(data_of(), ["customer_id", *inputs], params)
-    )
+    features = runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
+    data = customer_segments.segment_input(features, categories).persist()
+    fp = tracking.fingerprint(data, ["customer_id", *inputs], params)
     registered = tracking.find_trained(client, seg.MODEL_NAME, fp)
     if registered and models.decided(history, registered.version):
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", seg.MODEL_NAME, registered.version
         )
-        if data_of.cache_info().currsize:
-            data_of().unpersist()
+        data.unpersist()
         return registered
-    data = data_of()
     lines: list[str] = []
     try:
         current = tracking.champion(client, seg.MODEL_NAME)
@@ -64,7 +60,7 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
             with mlflow.start_run(run_name=f"segments {ctx.as_of}"):
                 trained = seg.train(data, settings, categories, previous)
                 for view, fitted in trained.views.items():
-                    tracking.log_k_selection(view, fitted.metrics(), fitted.k)
+                    figures.log_k_selection(view, fitted.metrics(), fitted.k)
                 tracking.log(
                     **trained.logged({**params, "features": ",".join(inputs), "as_of": str(ctx.as_of)})
                 )
@@ -103,69 +99,61 @@ def _with_portable_form(
 def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
     history = models.decisions(ctx, at.MODEL_NAME)
     models.settle(ctx, client, at.MODEL_NAME, history)
+    responses = runner.read(ctx, campaign_responses.TABLE)
     window = ctx.config.model.training_window_days
+    completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
+    training = at.plan(completed, ctx.as_of, ctx.config.model)
+    ctx.log.info("  acceptance: %s", training.describe())
+    features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
+    labelled = at.labelled(features, responses, training, ctx.config).persist()
+    try:
+        return _train_or_reuse(ctx, client, history, training, labelled)
+    finally:
+        labelled.unpersist()
 
-    @functools.cache
-    def labelled_set() -> tuple[at.Plan, DataFrame]:
-        """The training plan and its labelled contacts (prepared once, when first needed)."""
-        responses = runner.read(ctx, campaign_responses.TABLE)
-        completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
-        training = at.plan(completed, ctx.as_of, ctx.config.model)
-        features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
-        return training, at.labelled(features, responses, training, ctx.config).persist()
 
-    def identity() -> dict[str, str]:
-        training, labelled = labelled_set()
-        columns, params = at.fingerprint_inputs(ctx.config, training)
-        return {"plan": training.describe(), "fingerprint": tracking.fingerprint(labelled, columns, params)}
-
-    # what decides the labelled set: the two tables, the date, and the code and config that prepare it
-    code = runner.code_key(ctx, at, acceptance, customer_features, campaign_responses, tracking)
-    inputs = runner.stamps(ctx, campaign_responses.TABLE, customer_features.TABLE)
-    key = {"as_of": ctx.as_of, "code": code, "inputs": inputs}
-    remembered = runner.remembered(ctx, at.MODEL_NAME, key, identity)
-    ctx.log.info("  acceptance: %s", remembered["plan"])
-    fp = remembered["fingerprint"]
+def _train_or_reuse(
+    ctx: RunContext,
+    client: mlflow.MlflowClient,
+    history: list[dict[str, Any]],
+    training: at.Plan,
+    labelled: DataFrame,
+) -> tracking.RegisteredModel:
+    """Reuse the version trained on the same labelled set and parameters; else train, register and gate."""
+    columns, params = at.fingerprint_inputs(ctx.config, training)
+    fp = tracking.fingerprint(labelled, columns, params)
     existing = tracking.find_trained(client, at.MODEL_NAME, fp)
     if existing and models.decided(history, existing.version):
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )
-        if labelled_set.cache_info().currsize:
-            labelled_set()[1].unpersist()
         _with_portable_form(ctx, client, existing)
         return existing
-    training, labelled = labelled_set()
-    params = at.fingerprint_inputs(ctx.config, training)[1]
-    train, holdout = at.split(labelled, ctx.config.model)
-    best, trained = None, None
-    try:
-        champion = tracking.champion(client, at.MODEL_NAME)
-        if champion:
-            best = at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
-        if existing:  # registered by a run cut off before its gate: gate it now
-            registered, tags = existing, dict(existing.tags)
-            _with_portable_form(ctx, client, existing)
-            model = tracking.load_model(at.MODEL_NAME, version=existing.version)
-            metrics = at.champion_on(model, existing.tags, holdout, ctx.config)
-        else:
-            with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
-                trained = at.train(train, holdout, ctx.config, lambda line: ctx.log.info("  %s", line))
-                probability, balanced = (
-                    trained.scored[acceptance.PROBABILITY],
-                    trained.decisions["balanced"].threshold,
-                )
-                tracking.log_classifier(
-                    trained.scored[acceptance.LABEL], probability, balanced, trained.metrics
-                )
-                tracking.log(**trained.logged(params))
-                tags = at.model_tags(trained, training, fp, ctx.as_of)
-                registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
-            metrics = dict(trained.metrics)
-    finally:
-        for frame in (labelled, train, holdout):
-            frame.unpersist()
-    if trained is not None:
+    holdout = labelled.where(F.col(at.HOLDOUT))
+    champion = tracking.champion(client, at.MODEL_NAME)
+    best = (
+        at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
+        if champion
+        else None
+    )
+    trained = None
+    if existing:  # registered by a run cut off before its gate: gate it now
+        registered, tags = existing, dict(existing.tags)
+        _with_portable_form(ctx, client, existing)
+        model = tracking.load_model(at.MODEL_NAME, version=existing.version)
+        metrics = at.champion_on(model, existing.tags, holdout, ctx.config)
+    else:
+        with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
+            trained = at.train(labelled, training, ctx.config, lambda line: ctx.log.info("  %s", line))
+            probability, balanced = (
+                trained.scored[acceptance.PROBABILITY],
+                trained.decisions["balanced"].threshold,
+            )
+            figures.log_classifier(trained.scored[acceptance.LABEL], probability, balanced, trained.metrics)
+            tracking.log(**trained.logged(params))
+            tags = at.model_tags(trained, training, fp, ctx.as_of)
+            registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
+        metrics = dict(trained.metrics)
         rows = acceptance_drivers.table_rows(registered.version, trained.drivers, ctx.as_of)
         runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
     decision = model_promotions.decide(

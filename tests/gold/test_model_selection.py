@@ -1,7 +1,8 @@
 """Cross-validation mechanics with transparent scorers: folds, selection inside the training rows only."""
 
+import numpy as np
+import pandas as pd
 import pytest
-from pyspark.sql import functions as F
 
 from gold.model_selection import (
     MODEL,
@@ -18,47 +19,53 @@ from gold.objectives import Economics
 ECONOMICS = Economics(3.0, 11.0)
 
 
-def _data(spark, n=300):
+def _data(n=300):
     # label 1 for the top 20% of x, so "probability = x" ranks perfectly
-    rows = [(i, i / n, 1.0 if i >= 0.8 * n else 0.0) for i in range(n)]
-    return spark.createDataFrame(rows, "customer_id BIGINT, x DOUBLE, label DOUBLE")
+    return pd.DataFrame(
+        {
+            "customer_id": range(n),
+            "x": [i / n for i in range(n)],
+            "label": [float(i >= 0.8 * n) for i in range(n)],
+        }
+    )
 
 
 def _scorer(seen):
     def fit_predict(train, test, candidate):
-        seen.append(
-            (
-                {r[0] for r in train.select("customer_id").collect()},
-                {r[0] for r in test.select("customer_id").collect()},
-            )
-        )
-        probability = F.col("x") if candidate.reg_param == 1.0 else F.lit(0.5)  # a good and a useless model
-        return test.select("customer_id", "label", probability.alias("probability")).toPandas()
+        seen.append((set(train["customer_id"]), set(test["customer_id"])))
+        good = candidate.reg_param == 1.0  # a good and a useless model
+        return test["x"].to_numpy() if good else np.full(len(test), 0.5)
 
     return fit_predict
 
 
-def test_folds_are_stratified_and_deterministic(spark):
-    folds = assign_folds(_data(spark), k=5, seed=1)
-    counts = folds.groupBy("_fold").agg(F.count("*").alias("n"), F.sum("label").alias("pos")).collect()
-    assert sorted((r["n"], r["pos"]) for r in counts) == [(60, 12.0)] * 5
-    again = assign_folds(_data(spark), k=5, seed=1)
-    assert sorted(folds.select("customer_id", "_fold").collect()) == sorted(
-        again.select("customer_id", "_fold").collect()
+def test_folds_are_stratified_and_deterministic():
+    folds = assign_folds(_data(), k=5, seed=1)
+    counts = folds.groupby("_fold").agg(n=("label", "size"), pos=("label", "sum"))
+    assert sorted(zip(counts["n"], counts["pos"], strict=True)) == [(60, 12.0)] * 5
+    again = assign_folds(_data(), k=5, seed=1)
+    assert (
+        folds.sort_values("customer_id")["_fold"].tolist()
+        == again.sort_values("customer_id")["_fold"].tolist()
+    )
+    other = assign_folds(_data(), k=5, seed=2)
+    assert (
+        folds.sort_values("customer_id")["_fold"].tolist()
+        != other.sort_values("customer_id")["_fold"].tolist()
     )
 
 
-def test_selection_prefers_the_better_candidate_and_a_profitable_threshold(spark):
-    selection = select(_data(spark), [Candidate(2.0, 1.0), Candidate(1.0, 1.0)], 3, 7, _scorer([]), ECONOMICS)
+def test_selection_prefers_the_better_candidate_and_a_profitable_threshold():
+    selection = select(_data(), [Candidate(2.0, 1.0), Candidate(1.0, 1.0)], 3, 7, _scorer([]), ECONOMICS)
     assert selection.candidate == Candidate(1.0, 1.0)
     assert 0.79 <= selection.threshold <= 0.8  # exactly the acceptors
     assert selection.scores[Candidate(1.0, 1.0).name] == pytest.approx(1.0)
 
 
-def test_nested_cross_validation_never_tunes_on_the_fold_it_is_judged_on(spark):
+def test_nested_cross_validation_never_tunes_on_the_fold_it_is_judged_on():
     seen: list = []
     per_fold, scored = nested_cross_validation(
-        _data(spark),
+        _data(),
         k=3,
         inner_k=2,
         seed=3,
@@ -86,16 +93,14 @@ def test_evaluate_reports_decision_and_calibration_metrics():
     assert result["brier"] == pytest.approx((0.01 + 0.64 + 0.49 + 0.01) / 4)
 
 
-def test_a_customer_contacted_by_several_campaigns_is_one_group_in_the_folds(spark):
+def test_a_customer_contacted_by_several_campaigns_is_one_group_in_the_folds():
     # 100 customers, each contacted by 1 to 3 campaigns; a customer who ever accepted is one stratum
     rows = [(c, f"k{j}", float(c % 5 == 0 and j == 0)) for c in range(100) for j in range(1 + c % 3)]
-    data = spark.createDataFrame(rows, "customer_id BIGINT, campaign_id STRING, label DOUBLE")
+    data = pd.DataFrame(rows, columns=["customer_id", "campaign_id", "label"])
     folds = assign_folds(data, k=4, seed=3)
-    per_customer = folds.groupBy("customer_id").agg(F.countDistinct("_fold").alias("folds")).collect()
-    assert {r["folds"] for r in per_customer} == {1}  # never in training and validation at once
-    acceptors = folds.where("label = 1").groupBy("_fold").count().collect()
-    assert sorted(r["count"] for r in acceptors) == [5, 5, 5, 5]  # stratified by customer
-    assert folds.count() == len(rows)
+    assert set(folds.groupby("customer_id")["_fold"].nunique()) == {1}  # never in training and validation
+    assert sorted(folds[folds["label"] == 1].groupby("_fold").size()) == [5, 5, 5, 5]  # stratified
+    assert len(folds) == len(rows)
 
 
 def test_as_text_prints_counts_and_money_whole_and_rates_to_three_places():
