@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame
@@ -16,6 +16,7 @@ from silver import campaign_contacts, complaints, customer_history, orders, web_
 from silver import crm_customers as crm
 from silver.customer_history import valid_on
 
+DataFrameTransform = Callable[[DataFrame], DataFrame]
 GRAIN = "one row per customer_id and as_of_date; events strictly before as_of_date only"
 CATEGORICAL = ("education", "marital_status")
 
@@ -94,63 +95,66 @@ def contract(vocabulary: Vocabulary) -> Contract:
     )
 
 
-def _before(ts: str, as_of: date, days: int | None = None) -> Column:
-    """Events strictly before ``as_of`` (and within ``days`` of it when given)."""
-    cond = F.col(ts) < F.lit(as_of).cast("timestamp")
-    if days is not None:
-        cond = cond & (F.col(ts) >= F.lit(as_of).cast("timestamp") - F.make_interval(days=F.lit(days)))
-    return cond
+AS_OF = "as_of_date"
 
 
-def order_features(orders: DataFrame, as_of: date, lookback_days: int, channels: Sequence[str]) -> DataFrame:
-    """Per customer: orders per channel, deals and last order date, in one aggregation."""
-    return (
-        orders.where(_before("ordered_at", as_of, lookback_days))
-        .groupBy("customer_id")
-        .agg(
-            F.count(F.lit(1)).alias("orders_total"),
-            *[F.count_if(F.col("channel") == c).alias(orders_column(c)) for c in channels],
-            F.count_if(F.col("is_deal")).alias("deal_orders"),
-            F.max("ordered_at").alias("last_ordered_at"),
-        )
+def _dates(dates: Sequence[date]) -> Column:
+    return F.array(*[F.lit(d) for d in sorted(set(dates))])
+
+
+def on_dates(dates: Sequence[date], ts: str, days: int | None = None) -> DataFrameTransform:
+    """DataFrame transform: each event once for every date it counts for (``as_of_date``): strictly before
+    that date, and within ``days`` of it when given. Every date's features come from one pass."""
+
+    def counts_for(day: Column) -> Column:
+        start = day.cast("timestamp")
+        inside = F.col(ts) < start
+        if days is not None:
+            inside = inside & (F.col(ts) >= start - F.make_interval(days=F.lit(days)))
+        return inside
+
+    def explode(events: DataFrame) -> DataFrame:
+        return events.select("*", F.explode(F.filter(_dates(dates), counts_for)).alias(AS_OF))
+
+    return explode
+
+
+def order_features(orders: DataFrame, channels: Sequence[str]) -> DataFrame:
+    """Per customer and date: orders per channel, deals and last order date, in one aggregation."""
+    return orders.groupBy("customer_id", AS_OF).agg(
+        F.count(F.lit(1)).alias("orders_total"),
+        *[F.count_if(F.col("channel") == c).alias(orders_column(c)) for c in channels],
+        F.count_if(F.col("is_deal")).alias("deal_orders"),
+        F.max("ordered_at").alias("last_ordered_at"),
     )
 
 
-def spend_features(
-    orders: DataFrame, as_of: date, lookback_days: int, categories: Sequence[str]
-) -> DataFrame:
-    """Per customer: amount per category (one groupBy with conditional sums, not a pivot).
+def spend_features(orders: DataFrame, categories: Sequence[str]) -> DataFrame:
+    """Per customer and date: amount per category (one groupBy with conditional sums, not a pivot).
 
     Money is summed as decimals: a sum of doubles depends on the order Spark adds them in, so a rerun
     could differ in the last digits."""
-    items = (
-        orders.where(_before("ordered_at", as_of, lookback_days))
-        .select("customer_id", F.explode("items").alias("item"))
-        .select(
-            "customer_id",
-            F.col("item.category").alias("category"),
-            F.col("item.amount").cast("decimal(18,2)").alias("amount"),
-        )
+    items = orders.select("customer_id", AS_OF, F.explode("items").alias("item")).select(
+        "customer_id",
+        AS_OF,
+        F.col("item.category").alias("category"),
+        F.col("item.amount").cast("decimal(18,2)").alias("amount"),
     )
-    return items.groupBy("customer_id").agg(
+    return items.groupBy("customer_id", AS_OF).agg(
         *[F.sum(F.when(F.col("category") == c, F.col("amount"))).alias(spend_column(c)) for c in categories],
         F.sum("amount").alias("spend_total"),
     )
 
 
-def campaign_features(contacts: DataFrame, as_of: date) -> DataFrame:
-    return (
-        contacts.where(_before("contacted_at", as_of))
-        .groupBy("customer_id")
-        .agg(
-            F.count(F.lit(1)).alias("campaigns_contacted"),
-            F.count_if(F.col("accepted")).alias("campaigns_accepted"),
-        )
+def campaign_features(contacts: DataFrame) -> DataFrame:
+    return contacts.groupBy("customer_id", AS_OF).agg(
+        F.count(F.lit(1)).alias("campaigns_contacted"),
+        F.count_if(F.col("accepted")).alias("campaigns_accepted"),
     )
 
 
-def count_events(events: DataFrame, ts: str, as_of: date, days: int, name: str) -> DataFrame:
-    return events.where(_before(ts, as_of, days)).groupBy("customer_id").agg(F.count(F.lit(1)).alias(name))
+def count_events(events: DataFrame, name: str) -> DataFrame:
+    return events.groupBy("customer_id", AS_OF).agg(F.count(F.lit(1)).alias(name))
 
 
 def transform(
@@ -160,39 +164,46 @@ def transform(
     campaign_contacts: DataFrame,
     complaints: DataFrame,
     *,
-    as_of: date,
+    dates: Sequence[date],
     vocabulary: Vocabulary,
     lookback_days: int = 730,
     web_visit_days: int = 30,
 ) -> DataFrame:
-    """Features of every customer known before ``as_of``: their attributes valid on ``as_of`` (from the
-    customer history) and events strictly before ``as_of``."""
-    # attributes in force on as_of: a later CRM change cannot leak into the features
-    known = customer_history.where(valid_on(as_of) & (F.col("signup_date") < F.lit(as_of)))
-    zero_filled = count_columns(vocabulary)
+    """Features of every customer known before each of ``dates``: their attributes valid on that date
+    (from the customer history) and events strictly before it; every date in one pass."""
+    # attributes in force on the date: a later CRM change cannot leak into the features
+    day = F.col(AS_OF)
+    known = customer_history.select("*", F.explode(_dates(dates)).alias(AS_OF)).where(
+        valid_on(day) & (F.col("signup_date") < day)
+    )
+    recent_orders = orders.transform(on_dates(dates, "ordered_at", lookback_days))
+    keys = ["customer_id", AS_OF]
     joined = (
-        known.join(
-            order_features(orders, as_of, lookback_days, vocabulary.channels), "customer_id", how="left"
-        )
-        .join(spend_features(orders, as_of, lookback_days, vocabulary.categories), "customer_id", how="left")
+        known.join(order_features(recent_orders, vocabulary.channels), keys, how="left")
+        .join(spend_features(recent_orders, vocabulary.categories), keys, how="left")
         .join(
-            count_events(web_visits, "visited_at", as_of, web_visit_days, "web_visits_30d"),
-            "customer_id",
+            count_events(
+                web_visits.transform(on_dates(dates, "visited_at", web_visit_days)), "web_visits_30d"
+            ),
+            keys,
             how="left",
         )
-        .join(campaign_features(campaign_contacts, as_of), "customer_id", how="left")
         .join(
-            count_events(complaints, "complained_at", as_of, lookback_days, "complaints_2y"),
-            "customer_id",
+            campaign_features(campaign_contacts.transform(on_dates(dates, "contacted_at"))), keys, how="left"
+        )
+        .join(
+            count_events(
+                complaints.transform(on_dates(dates, "complained_at", lookback_days)), "complaints_2y"
+            ),
+            keys,
             how="left",
         )
     )
-    last_order_days = F.datediff(F.lit(as_of), F.to_date("last_ordered_at"))
+    last_order_days = F.datediff(day, F.to_date("last_ordered_at"))
     return (
-        joined.fillna(0, subset=zero_filled)
-        .withColumn("as_of_date", F.lit(as_of))
-        .withColumn("age_years", F.lit(as_of.year) - F.col("birth_year"))
-        .withColumn("tenure_days", F.datediff(F.lit(as_of), F.col("signup_date")))
+        joined.fillna(0, subset=count_columns(vocabulary))
+        .withColumn("age_years", F.year(day) - F.col("birth_year"))
+        .withColumn("tenure_days", F.datediff(day, F.col("signup_date")))
         .withColumn("recency_days", F.coalesce(last_order_days, F.lit(lookback_days)))
         .select(*contract(vocabulary).select())
     )
@@ -255,7 +266,9 @@ def explain_empty(inputs: Sequence[DataFrame], as_of: date, config: Config) -> D
     )
     policy = config.features.customer_history_valid_from
     later_signup = F.format_string(
-        f"0 of %,d customers signed up before {as_of}: the first signs up on %s", "customers", "signup"
+        f"0 of %,d customers signed up before {as_of}: the first signs up on %s",
+        "customers",
+        F.date_format("signup", "yyyy-MM-dd"),
     )
     later_version = F.format_string(
         f"0 of %,d customers are known on {as_of}: their first versions start on %s ({policy}); "

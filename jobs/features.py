@@ -4,6 +4,7 @@ describes each contacted customer as of then), and the responses of completed ca
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import date
 
 from gold import campaign_responses, customer_features
@@ -14,44 +15,47 @@ from pipelines.log import step
 from pipelines.runtime import RunContext
 
 
-def _unless_current(ctx: RunContext, as_of: date, what: str) -> None:
-    """Compute gold.customer_features as of ``as_of``, unless it was computed by the same code from inputs
-    that have not changed on or before that day since."""
-    why = runner.outdated(ctx, customer_features.TABLE, as_of)
-    if why is None:
-        ctx.log.info("  features as of %s: kept (no input changed on or before that day)", as_of)
+def compute(ctx: RunContext, dates: Sequence[date]) -> None:
+    """gold.customer_features as of every date of ``dates`` that is not current, in one computation and
+    one commit; a date whose inputs did not change on or before it since it was computed is kept."""
+    stale = runner.outdated(ctx, customer_features.TABLE, dates)
+    for day in sorted(set(dates) - set(stale)):
+        ctx.log.info("  features as of %s: kept (no input changed on or before that day)", day)
+    if not stale:
         return
-    with step(f"gold: customer features as of {as_of} ({what}{why})"):
-        runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, as_of=as_of)
+    listed = ", ".join(f"{d} ({why})" for d, why in sorted(stale.items()))
+    with step(f"gold: customer features as of {listed}"):
+        runner.refresh(ctx, customer_features.TABLE, dq_results.TABLE, dates=sorted(stale))
+
+
+def responses(ctx: RunContext) -> list[date]:
+    """The responses of every campaign completed by the run date (a MERGE that commits only what changed;
+    skipped when the table's newest commit recorded the same contacts, date and code); returns the features dates training needs besides the run date."""
+    table = campaign_responses.TABLE
+    key = runner.inputs_key(ctx, table, [ctx.as_of])
+    with step("gold: responses of completed campaigns"):
+        if runner.written_from(ctx, table, key):
+            ctx.log.info("  %s: kept (its newest commit was computed from the same contacts)", table.name)
+        else:
+            runner.refresh(ctx, table, dq_results.TABLE, metadata=key)
+        window = ctx.config.model.training_window_days
+        found = campaign_responses.training_dates(runner.read(ctx, table), ctx.as_of, window)
+        return [r[0] for r in found.collect()]
 
 
 def run_date(ctx: RunContext) -> None:
     """Compute gold.customer_features as of the run date (unless current)."""
-    _unless_current(ctx, ctx.as_of, "")
+    compute(ctx, [ctx.as_of])
 
 
 def training_dates(ctx: RunContext) -> None:
     """Compute the responses of completed campaigns, and the features as of each one's contact date."""
-    with step("gold: responses of completed campaigns"):
-        runner.refresh_unless_done(ctx, campaign_responses.TABLE, dq_results.TABLE)
-        window = ctx.config.model.training_window_days
-
-        def dates() -> list[str]:
-            responses = runner.read(ctx, campaign_responses.TABLE)
-            found = campaign_responses.training_dates(responses, ctx.as_of, window).collect()
-            return [str(r[0]) for r in found]
-
-        code = runner.code_key(ctx, campaign_responses)
-        key = {"as_of": ctx.as_of, "code": code, "inputs": runner.stamps(ctx, campaign_responses.TABLE)}
-        remembered = runner.remembered(ctx, "training_dates", key, dates)
-    for as_of in map(date.fromisoformat, remembered):
-        _unless_current(ctx, as_of, "a completed campaign's contact date: ")
+    compute(ctx, responses(ctx))
 
 
 def run(ctx: RunContext) -> None:
     """Compute gold.customer_features as of the run date and each training date, and campaign responses."""
-    run_date(ctx)
-    training_dates(ctx)
+    compute(ctx, [ctx.as_of, *responses(ctx)])
 
 
 if __name__ == "__main__":

@@ -11,10 +11,10 @@ import dataclasses
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date
 from types import ModuleType
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -22,10 +22,8 @@ from pyspark.sql import functions as F
 from pipelines import quality
 from pipelines.declare import Table, View
 from pipelines.refine import record_results
-from pipelines.runtime import RunContext, write_json
+from pipelines.runtime import RunContext
 from pipelines.tables import TableError, WriteResult
-
-T = TypeVar("T")
 
 
 def read(ctx: RunContext, table: Table) -> DataFrame:
@@ -37,37 +35,42 @@ def refresh(
     table: Table,
     dq_results: Table,
     as_of: date | None = None,
-    key: Mapping[str, Any] | None = None,
+    dates: Sequence[date] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> WriteResult:
-    """Compute ``table`` from its inputs as of ``as_of`` (default: the run date) and write it; ``key``:
-    its ``inputs_key`` when the caller already took it."""
+    """Compute ``table`` from its inputs and write it: as of ``as_of`` (default: the run date), or, for a
+    transform that takes ``dates``, as of every one of ``dates`` in one computation and one commit. The
+    commit records what the rows were computed from (``metadata``, default ``inputs_key``)."""
     if table.transform is None:
         raise ValueError(f"{table.name} declares no transform: a model stage writes it")
     as_of = as_of or ctx.as_of
-    key = key or inputs_key(ctx, table, as_of)  # what this computation reads, taken before it reads
-    run_values: dict[str, Any] = {"as_of": as_of, "run_id": ctx.run_id}
+    dates = sorted(set(dates or [as_of]))
+    key = metadata or inputs_key(ctx, table, dates)  # what this computation reads, taken before it reads
+    run_values: dict[str, Any] = {"as_of": as_of, "dates": dates, "run_id": ctx.run_id}
     accepted = inspect.signature(table.transform).parameters
+    if "dates" not in accepted and len(dates) > 1:
+        raise ValueError(f"{table.name} is computed for one date at a time, not {len(dates)}")
     kwargs = {k: v for k, v in run_values.items() if k in accepted} | dict(table.params(ctx.config))
     inputs = [read(ctx, t) for t in table.inputs]
     frame = table.transform(*inputs, **kwargs)
     if table.explain_empty is not None:
         frame = frame.persist()
-        if frame.isEmpty() and any(not i.isEmpty() for i in inputs):
-            frame.unpersist()
-            cause = table.explain_empty(inputs, as_of, ctx.config).collect()[0]["cause"]
-            raise TableError(f"{table.name} as of {as_of}: no row from non-empty inputs. {cause}")
-    metadata = None
-    if table.write == "partition":
-        metadata = {"as_of_date": key["as_of"], "inputs": key["inputs"], "fingerprint": key["fingerprint"]}
-    return write(ctx, table, frame, dq_results, as_of=as_of, metadata=metadata)
+        present = {r[0] for r in frame.select("as_of_date").distinct().collect()}
+        for day in dates:
+            if day not in present and any(not i.isEmpty() for i in inputs):
+                frame.unpersist()
+                cause = table.explain_empty(inputs, day, ctx.config).collect()[0]["cause"]
+                raise TableError(f"{table.name} as of {day}: no row from non-empty inputs. {cause}")
+    return write(
+        ctx, table, frame, dq_results, as_of=dates[0] if len(dates) == 1 else as_of, dates=dates, metadata=key
+    )
 
 
-def inputs_key(ctx: RunContext, table: Table, as_of: date | None = None) -> dict[str, Any]:
-    """What decides a computed table's rows: the date, its inputs' versions, its code and parameters."""
-    versions = {t.name: ctx.lakehouse.version(t.name) for t in table.inputs}
+def inputs_key(ctx: RunContext, table: Table, dates: Sequence[date]) -> dict[str, Any]:
+    """What decides a computed table's rows: the dates, its inputs' versions, its code and parameters."""
     return {
-        "as_of": str(as_of or ctx.as_of),
-        "inputs": versions,
+        "as_of_dates": [str(d) for d in sorted(dates)],
+        "inputs": {t.name: ctx.lakehouse.version(t.name) for t in table.inputs},
         "fingerprint": table.fingerprint(ctx.config),
     }
 
@@ -80,95 +83,84 @@ def code_key(ctx: RunContext, *modules: ModuleType) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def done_before(ctx: RunContext, step: str, key: Mapping[str, Any], outputs: Sequence[Table]) -> bool:
-    """Whether ``step`` last finished from the same ``key`` (date, input versions, models, code) and none
-    of its ``outputs`` was written since: doing it again would write what they already hold. A step cut
-    off before ``mark_done`` is done again."""
-    try:
-        state = json.loads(ctx.config.state_path(step).read_text())
-    except (OSError, ValueError):
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def last_record(ctx: RunContext, table: Table, day: str) -> dict[str, Any] | None:
+    """What the table's newest commit that wrote ``day`` recorded; None when none did, or when a commit
+    without a record (another writer's) came after it: the rows may no longer be what it recorded."""
+    for _, metadata in ctx.lakehouse.commits(table.name):
+        if not metadata:
+            return None
+        if day in metadata.get("as_of_dates", []):
+            return metadata
+    return None
+
+
+def written_from(ctx: RunContext, table: Table, key: Mapping[str, Any]) -> bool:
+    """Whether the table's newest commit for ``key``'s date recorded exactly ``key`` (a step's inputs'
+    versions, models and code): writing it again would write what it holds. The table's own commit
+    metadata is the record; a step cut off before its commit is done again. A table that is not
+    partitioned by date (a MERGE's) is judged by its newest commit alone: a later day's may have changed
+    the rows an earlier one wrote."""
+    if not ctx.lakehouse.exists(table.name):
         return False
-    if state.get("key") != json.loads(json.dumps(key, default=str, sort_keys=True)):
-        return False
-    lakehouse = ctx.lakehouse
-    recorded = state.get("outputs", {})
-    return all(
-        lakehouse.exists(t.name) and lakehouse.version(t.name) == recorded.get(t.name) for t in outputs
-    )
+    wanted = _as_json(key)
+    if table.write in ("merge", "overwrite"):
+        commits = ctx.lakehouse.commits(table.name)
+        return bool(commits) and commits[0][1] == wanted
+    return last_record(ctx, table, wanted["as_of_dates"][0]) == wanted
 
 
-def mark_done(ctx: RunContext, step: str, key: Mapping[str, Any], outputs: Sequence[Table]) -> None:
-    """Record that ``step`` finished from ``key``, leaving its ``outputs`` at their current versions."""
-    state = {
-        "key": json.loads(json.dumps(key, default=str, sort_keys=True)),
-        "outputs": {t.name: ctx.lakehouse.version(t.name) for t in outputs},
-    }
-    write_json(ctx.config.state_path(step), state)
-
-
-def remembered(ctx: RunContext, name: str, key: Mapping[str, Any], compute: Callable[[], T]) -> T:
-    """``compute()``, or what it returned when last called under ``name`` with the same ``key``: for a
-    value a stage derives with Spark from tables whose ``Lakehouse.stamp`` is in ``key`` (a training set's
-    fingerprint, a few dates), so that a run with nothing new decides what to do without a Spark job.
-    The value must survive JSON unchanged."""
-    path = ctx.config.state_path(f"remembered/{name}")
-    wanted = json.loads(json.dumps(key, default=str, sort_keys=True))
-    try:
-        state = json.loads(path.read_text())
-        if state["key"] == wanted:
-            return cast(T, state["value"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # never computed, or cut off while written: compute it
-    value = compute()
-    write_json(path, {"key": wanted, "value": value})
-    return value
-
-
-def stamps(ctx: RunContext, *tables: Table) -> dict[str, str]:
-    """Each table's ``Lakehouse.stamp``: what names its current content."""
-    return {t.name: ctx.lakehouse.stamp(t.name) for t in tables}
-
-
-def refresh_unless_done(ctx: RunContext, table: Table, dq_results: Table) -> bool:
-    """``refresh`` the table as of the run date unless it was last computed from the same inputs, code
-    and date and not written since; returns whether it computed."""
-    key = inputs_key(ctx, table)
-    if done_before(ctx, table.name, key, [table]):
-        ctx.log.info("  %s: kept (computed from the same inputs for %s)", table.name, ctx.as_of)
-        return False
-    refresh(ctx, table, dq_results, key=key)
-    mark_done(ctx, table.name, key, [table])
-    return True
-
-
-def outdated(ctx: RunContext, table: Table, as_of: date) -> str | None:
-    """Why the ``as_of`` partition of ``table`` must be computed again; None when it was computed by the
-    same code and parameters from inputs that have changed since only at or after the day ``as_of`` (read
-    from their change feeds, by their ``event_time``): a later day's rows never change an earlier date."""
+def outdated(ctx: RunContext, table: Table, dates: Sequence[date]) -> dict[date, str]:
+    """Each of ``dates`` whose partition of ``table`` must be computed again, with why: not computed yet,
+    computed by other code or parameters, or an input changed a row dated on or before that day since it
+    was computed (read from the inputs' change feeds by their ``event_time``, once per input and version
+    range): a later day's rows never change an earlier date."""
     lakehouse = ctx.lakehouse
     if ctx.full_refresh:
-        return "--full-refresh"
+        return {d: "--full-refresh" for d in dates}
     if not lakehouse.exists(table.name):
-        return "first computation"
-    written = next((m for _, m in lakehouse.commits(table.name) if m.get("as_of_date") == str(as_of)), None)
-    if written is None:
-        return "not computed yet"
-    if written.get("fingerprint") != table.fingerprint(ctx.config):
-        return "its code or parameters changed"
-    day_after = F.lit(as_of + timedelta(days=1)).cast("timestamp")
+        return {d: "first computation" for d in dates}
+    fingerprint = table.fingerprint(ctx.config)
+    earliest: dict[tuple[str, int, int], Any] = {}  # (input, from, to) -> its earliest changed event time
+    why = {}
+    for day in dates:
+        written = last_record(ctx, table, str(day))
+        if written is None:
+            why[day] = "no commit records its computation"
+        elif written.get("fingerprint") != fingerprint:
+            why[day] = "its code or parameters changed"
+        elif reason := _changed_before(ctx, table, written.get("inputs", {}), day, earliest):
+            why[day] = reason
+    return why
+
+
+def _changed_before(
+    ctx: RunContext,
+    table: Table,
+    recorded: Mapping[str, int],
+    day: date,
+    earliest: dict[tuple[str, int, int], Any],
+) -> str | None:
+    lakehouse = ctx.lakehouse
     for source in table.inputs:
-        then, now = written.get("inputs", {}).get(source.name), lakehouse.version(source.name)
+        then, now = recorded.get(source.name), lakehouse.version(source.name)
         if then == now:
             continue
         if then is None or source.event_time is None or not lakehouse.records_changes(source.name):
             return f"{source.name} changed and cannot say when its rows are"
-        try:
-            changed = lakehouse.changes(source.name, then, now, kinds=None)
-            early = changed.where(F.col(source.event_time) < day_after).limit(1).count()
-        except Exception as error:  # the feed may not reach back that far (vacuumed, disabled)
-            return f"{source.name}'s change feed since version {then} cannot be read ({type(error).__name__})"
-        if early:
-            return f"{source.name} changed rows on or before {as_of} (since version {then})"
+        span = (source.name, then, now)
+        if span not in earliest:
+            try:
+                changed = lakehouse.changes(source.name, then, now, kinds=None)
+                earliest[span] = changed.agg(F.min(source.event_time)).collect()[0][0]
+            except Exception as error:  # the feed may not reach back that far (vacuumed, disabled)
+                return f"{source.name}'s change feed since version {then} cannot be read ({type(error).__name__})"
+        first = earliest[span]
+        if first is not None and first.date() <= day:
+            return f"{source.name} changed rows on or before {day} (since version {then})"
     return None
 
 
@@ -182,7 +174,7 @@ def check(ctx: RunContext, table: Table, frame: DataFrame, dq_results: Table) ->
         raise ValueError(
             f"{table.name}: only silver tables quarantine; rules {quarantining} must warn or fail"
         )
-    results = quality.evaluate(table.name, quality.flag(frame, checks), checks)
+    results, _ = quality.evaluate(table.name, quality.flag(frame, checks), checks)
     record_results(ctx, dq_results, results)
     quality.raise_on_failure(results, checks)
     return results
@@ -195,10 +187,12 @@ def write(
     dq_results: Table,
     *,
     as_of: date | None = None,
-    metadata: dict[str, Any] | None = None,
+    dates: Sequence[date] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> WriteResult:
     """Check ``frame`` and write it by the table's declared mode: append, MERGE on the key, overwrite,
-    overwrite the ``as_of`` partition, or replace the rows of this run."""
+    overwrite the partitions of ``dates`` (default: the ``as_of`` one), or replace the rows of this run.
+    ``metadata``, in the commit, says what the rows were computed from."""
     as_of = as_of or ctx.as_of
     contract = table.contract_for(ctx.config.vocabulary)
     lakehouse = ctx.lakehouse
@@ -208,22 +202,29 @@ def write(
         if table.write == "append":
             written = lakehouse.append(contract, frame)
         elif table.write == "merge":
-            written = lakehouse.merge(contract, frame)
+            written = lakehouse.merge(contract, frame, metadata=metadata)
         elif table.write == "overwrite":
-            written = lakehouse.overwrite(contract, frame)
+            written = lakehouse.overwrite(contract, frame, metadata=metadata)
         elif table.write == "partition":
-            written = lakehouse.overwrite(contract, frame, partition={"as_of_date": as_of}, metadata=metadata)
+            match: dict[str, Any] = {"as_of_date": list(dates or [as_of])}
+            written = lakehouse.replace_where(contract, frame, match, metadata)
         else:
-            run_values = {"run_id": ctx.run_id, "as_of_date": as_of}
-            written = lakehouse.replace_where(contract, frame, {c: run_values[c] for c in table.replace_on})
+            run_values: dict[str, Any] = {"run_id": ctx.run_id, "as_of_date": as_of}
+            match = {c: run_values[c] for c in table.replace_on}
+            written = lakehouse.replace_where(contract, frame, match, metadata)
     finally:
         frame.unpersist()
-    _report(ctx, table, written, as_of, results)
+    _report(ctx, table, written, as_of, results, dates)
     return written
 
 
 def _report(
-    ctx: RunContext, table: Table, written: WriteResult, as_of: date, results: list[quality.RuleResult]
+    ctx: RunContext,
+    table: Table,
+    written: WriteResult,
+    as_of: date,
+    results: list[quality.RuleResult],
+    dates: Sequence[date] | None = None,
 ) -> None:
     figures = {"version": written.version, **written.metrics}
     key = table.name if as_of == ctx.as_of else f"{table.name}@{as_of}"
@@ -232,7 +233,7 @@ def _report(
         counts = f"{written.metric('numTargetRowsInserted')} inserted, {written.metric('numTargetRowsUpdated')} updated"
     else:
         counts = f"{written.metric('numOutputRows')} rows"
-    when = f" as of {as_of}" if table.write == "partition" else ""
+    when = f" as of {', '.join(str(d) for d in dates or [as_of])}" if table.write == "partition" else ""
     ctx.log.info("  %s%s: %s (version %d)", table.name, when, counts, written.version)
     for line in quality.results_line(results).splitlines():
         ctx.log.info("      %s", line)
@@ -276,8 +277,13 @@ def read_dates(ctx: RunContext, table: Table, dates: Sequence[date]) -> DataFram
 
 
 def write_rows(
-    ctx: RunContext, table: Table, rows: Sequence[tuple[Any, ...]], dq_results: Table
+    ctx: RunContext,
+    table: Table,
+    rows: Sequence[tuple[Any, ...]],
+    dq_results: Table,
+    metadata: Mapping[str, Any] | None = None,
 ) -> WriteResult:
     """``write`` for rows a stage computed in Python (decisions, drift figures), in contract order."""
     schema = table.contract_for(ctx.config.vocabulary).schema
-    return write(ctx, table, ctx.spark.createDataFrame(list(rows), schema), dq_results)
+    frame = ctx.spark.createDataFrame(list(rows), schema)
+    return write(ctx, table, frame, dq_results, metadata=metadata)

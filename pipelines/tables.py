@@ -13,7 +13,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
@@ -159,14 +160,12 @@ class Lakehouse:
             return int(DeltaTable.forPath(self.spark, self.path(name)).history(1).collect()[0]["version"])
         return version
 
-    def stamp(self, name: str) -> str:
-        """The table's version and when that commit was written (a listing and a stat, no Spark job): it
-        names the table's content also across a table moved away and built again, whose versions restart."""
-        folder = self.config.table_path(name)
-        version = log_version(folder)
-        if version is None:
-            return f"{self.version(name)}"
-        return f"{version}@{(folder / '_delta_log' / f'{version:020d}.json').stat().st_mtime_ns}"
+    def row_count(self, name: str) -> int:
+        """The table's rows as its log's per-file statistics count them (no data read, no Spark job)."""
+        counts = self._log(name).get_add_actions().column("num_records").to_pylist()
+        if any(c is None for c in counts):
+            raise TableError(f"{name}: a data file carries no row count in the Delta log")
+        return int(sum(counts))
 
     def _log(self, name: str) -> deltalake.DeltaTable:
         """The table's Delta log read in Python (schema, properties, history) without a Spark job."""
@@ -187,7 +186,7 @@ class Lakehouse:
         table = scan(self._log(name), list(columns), list(where) if where else None)
         return [{k: local(v) for k, v in row.items()} for row in table.to_pylist()]
 
-    def _empty_since_created(self, name: str, version: int) -> bool:
+    def empty_since_created(self, name: str, version: int) -> bool:
         """Whether the table, at ``version``, holds only the empty commit ``ensure`` created it with."""
         return version == 0 and not self._log(name).file_uris()
 
@@ -205,20 +204,28 @@ class Lakehouse:
         writer.save(self.path(contract.name))
         return self._result(contract.name)
 
-    def merge(self, contract: Contract, df: DataFrame, *, complete: bool = False) -> WriteResult:
+    def merge(
+        self,
+        contract: Contract,
+        df: DataFrame,
+        *,
+        complete: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> WriteResult:
         """Upsert on the primary key. With ``sequence_by`` a row replaces the stored one only when it is
         strictly newer, so late, out-of-order or repeated deliveries never overwrite newer data; without it,
         a row replaces the stored one when any column differs. Identical rows are never rewritten, so a
         rerun commits no change. ``complete``: ``df`` is the table's whole content, so a differing row
         always replaces the stored one and a stored key missing from ``df`` is deleted (a second commit,
-        only when there is such a key)."""
+        only when there is such a key). ``metadata`` goes into its commits (a MERGE that changes nothing
+        commits nothing)."""
         if not contract.primary_key:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
         table = self.ensure(contract)
         before = self.version(contract.name)
-        if self._empty_since_created(contract.name, before):
+        if self.empty_since_created(contract.name, before):
             # every row is an insert: an append writes them without the MERGE's join and rewrite passes
-            appended = self._appended(contract, df)
+            appended = self._appended(contract, df, metadata)
             return WriteResult(
                 contract.name, appended.version, "MERGE",
                 {"numTargetRowsInserted": appended.metric("numOutputRows")},
@@ -238,13 +245,14 @@ class Lakehouse:
         changes = source.join(target, reduce(and_, same_key, unchanged), how="left_anti")
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
         changed = f"s.`{sequenced}` > t.`{sequenced}`" if sequenced else "true"
-        (
-            table.alias("t")
-            .merge(changes.alias("s"), on)
-            .whenMatchedUpdateAll(condition=changed)
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        with self._commit_metadata(metadata):
+            (
+                table.alias("t")
+                .merge(changes.alias("s"), on)
+                .whenMatchedUpdateAll(condition=changed)
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
         upserted = self._result(contract.name)
         metrics = dict(upserted.metrics) if upserted.version != before else {}
         if complete and before > 0:  # version 0 is the empty table ensure() created: nothing to delete
@@ -252,13 +260,27 @@ class Lakehouse:
             gone = (
                 table.toDF().select(*keys).join(source.select(*keys), list(contract.primary_key), "left_anti")
             )
-            table.alias("t").merge(gone.alias("s"), on).whenMatchedDelete().execute()
+            with self._commit_metadata(metadata):
+                table.alias("t").merge(gone.alias("s"), on).whenMatchedDelete().execute()
             deleted = self._result(contract.name)
             if deleted.version != max(before, upserted.version):
                 metrics["numTargetRowsDeleted"] = deleted.metric("numTargetRowsDeleted")
         version = self.version(contract.name)
         # Delta commits nothing for an empty source: a commit's metrics are only ours if we made it
         return WriteResult(contract.name, version, "MERGE", metrics)
+
+    @contextmanager
+    def _commit_metadata(self, metadata: Mapping[str, Any] | None) -> Iterator[None]:
+        """Delta's MERGE takes no writer option: its commit's user metadata comes from the session."""
+        key = "spark.databricks.delta.commitInfo.userMetadata"
+        if metadata is None:
+            yield
+            return
+        self.spark.conf.set(key, json.dumps(metadata, default=str, sort_keys=True))
+        try:
+            yield
+        finally:
+            self.spark.conf.unset(key)
 
     def changes(
         self, name: str, after: int, until: int, kinds: Sequence[str] | None = ("insert",)
@@ -280,15 +302,16 @@ class Lakehouse:
         return feed.drop("_change_type", "_commit_version", "_commit_timestamp")
 
     def commits(self, name: str) -> list[tuple[int, dict[str, Any]]]:
-        """(version, metadata) of the table's commits that carry metadata, newest first."""
+        """(version, metadata) of every commit of the table but its creation, newest first; a commit that
+        carries no metadata of ours has ``{}``."""
         found = []
         for commit in self._log(name).history():
-            if commit.get("userMetadata") is None:
-                continue
             try:
-                found.append((int(commit["version"]), json.loads(commit["userMetadata"])))
+                metadata = json.loads(commit.get("userMetadata") or "{}")
             except (ValueError, TypeError):
-                continue  # someone else's note
+                metadata = {}  # someone else's note
+            if int(commit["version"]) > 0 or metadata:
+                found.append((int(commit["version"]), metadata if isinstance(metadata, dict) else {}))
         return sorted(found, key=lambda item: -item[0])
 
     def records_changes(self, name: str) -> bool:
@@ -313,7 +336,7 @@ class Lakehouse:
         """Replace the whole table, or only the given partition (``{"as_of_date": date}``): reruns replace
         what they wrote before instead of adding to it. ``metadata`` goes into the commit (``commits``)."""
         self.ensure(contract)
-        if not partition and self._empty_since_created(contract.name, self.version(contract.name)):
+        if not partition and self.empty_since_created(contract.name, self.version(contract.name)):
             # nothing to replace: an append commits the same rows without reading the table's file list
             return self._appended(contract, df, metadata)
         writer = contract.conform(df).write.format("delta").mode("overwrite")
@@ -328,19 +351,28 @@ class Lakehouse:
         writer.save(self.path(contract.name))
         return self._result(contract.name)
 
-    def replace_where(self, contract: Contract, df: DataFrame, match: Mapping[str, Any]) -> WriteResult:
+    def replace_where(
+        self,
+        contract: Contract,
+        df: DataFrame,
+        match: Mapping[str, Any],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> WriteResult:
         """Replace the rows matching ``match`` (column -> value, or list of values) with ``df``: one
-        atomic commit, so rewriting a run's rows never duplicates them."""
+        atomic commit, so rewriting a run's rows never duplicates them. ``metadata`` goes into the commit."""
         self.ensure(contract)
+        if self.empty_since_created(contract.name, self.version(contract.name)):
+            return self._appended(contract, df, metadata)  # nothing to replace: no file list to read
         where = " AND ".join(
             f"`{k}` IN ({', '.join(sql_literal(x) for x in v)})"
             if isinstance(v, (list, tuple))
             else f"`{k}` = {sql_literal(v)}"
             for k, v in match.items()
         )
-        contract.conform(df).write.format("delta").mode("overwrite").option("replaceWhere", where).save(
-            self.path(contract.name)
-        )
+        writer = contract.conform(df).write.format("delta").mode("overwrite").option("replaceWhere", where)
+        if metadata is not None:
+            writer = writer.option("userMetadata", json.dumps(metadata, default=str, sort_keys=True))
+        writer.save(self.path(contract.name))
         return self._result(contract.name)
 
     def register(self, name: str) -> None:

@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 import pytest
+from chispa import assert_df_equality
 
 from gold import customer_features
 from pipelines.config import Vocabulary
@@ -36,7 +37,7 @@ def frames(spark, *, customer_rows, order_rows=(), visit_rows=(), contact_rows=(
 
 def features(spark, **rows):
     df = customer_features.transform(
-        **frames(spark, **rows), as_of=AS_OF, vocabulary=VOCAB, lookback_days=730
+        **frames(spark, **rows), dates=[AS_OF], vocabulary=VOCAB, lookback_days=730
     )
     return {r["customer_id"]: r.asDict() for r in df.collect()}
 
@@ -165,7 +166,7 @@ def test_other_categories_need_no_code_change(spark, category):
             customer_rows=[(1, date(2024, 1, 1))],
             order_rows=[("O1", 1, datetime(2026, 6, 1), "app", False, [(category, 7.0)])],
         ),
-        as_of=AS_OF,
+        dates=[AS_OF],
         vocabulary=vocab,
     )
     row = df.collect()[0]
@@ -204,11 +205,19 @@ def test_no_later_event_or_attribute_leaks_into_the_features(spark):
     )
     assert features(spark, **rows) == features(spark, **truncated)
     later = customer_features.transform(
-        **frames(spark, **rows), as_of=date(2026, 7, 10), vocabulary=VOCAB, lookback_days=730
+        **frames(spark, **rows), dates=[date(2026, 7, 10)], vocabulary=VOCAB, lookback_days=730
     )
     later_rows = {r["customer_id"]: r for r in later.collect()}
     assert later_rows[1]["income"] == 99000.0 and later_rows[1]["spend_meat"] == 500.0
     assert later_rows[2]["complaints_2y"] == 1 and later_rows[2]["campaigns_accepted"] == 1
+    # both dates in one pass: each date's rows are those it has computed alone
+    both = customer_features.transform(
+        **frames(spark, **rows), dates=[date(2026, 7, 10), AS_OF], vocabulary=VOCAB, lookback_days=730
+    )
+    now = customer_features.transform(
+        **frames(spark, **rows), dates=[AS_OF], vocabulary=VOCAB, lookback_days=730
+    )
+    assert_df_equality(both, later.unionByName(now), ignore_row_order=True, ignore_nullable=True)
 
 
 @pytest.mark.parametrize("policy", ["signup", "updated_at"])

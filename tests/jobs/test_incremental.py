@@ -165,11 +165,11 @@ def test_features_of_a_past_date_are_kept_until_a_row_before_that_date_changes(r
     past = daily.config.sample.end_date - timedelta(days=10)
     features = customer_features.TABLE
     runner.refresh(daily, features, dq_results.TABLE, as_of=past)
-    assert runner.outdated(daily, features, past) is None
+    assert runner.outdated(daily, features, [past]) == {}
     later = daily.as_of + timedelta(days=1)
     visit = {"visit_id": "V-later", "customer_id": 1, "visited_at": f"{later}T09:00:00Z"}
     _deliver(daily, "run-later", "web_visits", [json.dumps(visit)])
-    assert runner.outdated(daily, features, past) is None  # a later day's rows change nothing before it
+    assert runner.outdated(daily, features, [past]) == {}  # a later day's rows change nothing before it
     stored = lakehouse.read(features.name).where(F.col("as_of_date") == past).localCheckpoint()
     runner.refresh(daily, features, dq_results.TABLE, as_of=past)
     assert_df_equality(
@@ -178,10 +178,11 @@ def test_features_of_a_past_date_are_kept_until_a_row_before_that_date_changes(r
     late = {"visit_id": "V-late", "customer_id": 1, "visited_at": f"{past - timedelta(days=3)}T09:00:00Z"}
     version = lakehouse.version("silver.web_visits")
     _deliver(daily, "run-late", "web_visits", [json.dumps(late)])
-    assert runner.outdated(daily, features, past) == (
-        f"silver.web_visits changed rows on or before {past} (since version {version})"
-    )
-    assert runner.outdated(dataclasses.replace(daily, full_refresh=True), features, past) == "--full-refresh"
+    assert runner.outdated(daily, features, [past]) == {
+        past: f"silver.web_visits changed rows on or before {past} (since version {version})"
+    }
+    everything = dataclasses.replace(daily, full_refresh=True)
+    assert runner.outdated(everything, features, [past]) == {past: "--full-refresh"}
 
 
 def test_a_vocabulary_change_refreshes_and_no_row_is_both_in_silver_and_in_quarantine(runs):

@@ -112,7 +112,9 @@ def test_refresh_calls_the_transform_with_its_inputs_the_run_values_and_the_para
     assert rows == [(1, 1.0, ctx.run_id), (2, 0.5, ctx.run_id)]
 
 
-def test_a_refresh_is_kept_only_while_its_inputs_code_date_and_output_are_as_it_left_them(ctx):
+def test_a_commit_records_what_its_rows_were_computed_from(ctx):
+    """The table's own commit says whether computing it again would write what it holds: the same inputs'
+    versions, code, parameters and date, and no unrecorded write since."""
     source = Table(SCORES, stage="score", write="partition")
     runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.5, "r")]), dq_results.TABLE)
 
@@ -121,50 +123,22 @@ def test_a_refresh_is_kept_only_while_its_inputs_code_date_and_output_are_as_it_
 
     table = Table(dataclasses.replace(SCORES, name="gold.test_copy"), stage="score", write="partition",
                   inputs=(source,), transform=copy, params=lambda config: {"factor": 1.0})  # fmt: skip
-    lakehouse, name = ctx.lakehouse, table.name
-    assert runner.refresh_unless_done(ctx, table, dq_results.TABLE)
-    version = lakehouse.version(name)
-    assert not runner.refresh_unless_done(ctx, table, dq_results.TABLE)
-    assert lakehouse.version(name) == version  # kept: no commit
+
+    def current(t: Table = table, day: date = DAY) -> bool:
+        return runner.written_from(ctx, t, runner.inputs_key(ctx, t, [day]))
+
+    assert not current()  # never computed
+    runner.refresh(ctx, table, dq_results.TABLE, as_of=DAY)
+    assert current()
     runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.25, "r")]), dq_results.TABLE)  # input changed
-    assert runner.refresh_unless_done(ctx, table, dq_results.TABLE)
-    assert [r["score"] for r in lakehouse.read(name).collect()] == [0.25]
-    runner.write(ctx, table, scores(ctx.spark, [(1, DAY, 0.9, "x")]), dq_results.TABLE)  # written since
-    assert runner.refresh_unless_done(ctx, table, dq_results.TABLE)
-    assert [r["score"] for r in lakehouse.read(name).collect()] == [0.25]
+    assert not current()
+    runner.refresh(ctx, table, dq_results.TABLE, as_of=DAY)
+    assert current() and [r["score"] for r in ctx.lakehouse.read(table.name).collect()] == [0.25]
     doubled = dataclasses.replace(table, params=lambda config: {"factor": 2.0})  # parameters changed
-    assert runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
-    assert runner.refresh_unless_done(ctx.on(date(2026, 7, 1)), doubled, dq_results.TABLE)  # another day
-    ctx.config.state_path(name).write_text("{not json")  # a damaged record is no record
-    assert runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
-    assert not runner.refresh_unless_done(ctx, doubled, dq_results.TABLE)
-
-
-def test_a_remembered_value_is_computed_again_when_a_table_it_came_from_changed(ctx):
-    """What a step derived from a table is kept with the table's stamp: used again while the table is as
-    it was, computed again after a write, and after the table was moved away and built again to the same
-    version (its commit time differs)."""
-    source = Table(SCORES, stage="score", write="partition")
-    runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.5, "r")]), dq_results.TABLE)
-    calls: list[float] = []
-
-    def highest() -> float:
-        calls.append(ctx.lakehouse.read(SCORES.name).agg(F.max("score")).first()[0])
-        return calls[-1]
-
-    def remembered() -> float:
-        key = {"as_of": DAY, "inputs": runner.stamps(ctx, source)}
-        return runner.remembered(ctx, "highest score", key, highest)
-
-    assert remembered() == 0.5 and remembered() == 0.5 and calls == [0.5]
-    runner.write(ctx, source, scores(ctx.spark, [(1, DAY, 0.25, "r")]), dq_results.TABLE)
-    assert remembered() == 0.25 and calls == [0.5, 0.25]
-    version, folder = ctx.lakehouse.version(SCORES.name), ctx.config.table_path(SCORES.name)
-    folder.rename(folder.with_name("moved_away"))
-    for score in (0.75, 0.75):  # built again, to the version it had
-        runner.write(ctx, source, scores(ctx.spark, [(1, DAY, score, "r")]), dq_results.TABLE)
-    assert ctx.lakehouse.version(SCORES.name) == version
-    assert remembered() == 0.75 and calls == [0.5, 0.25, 0.75]
+    assert not current(doubled) and not current(day=date(2026, 7, 1))  # or another day
+    runner.write(ctx, table, scores(ctx.spark, [(1, DAY, 0.9, "x")]), dq_results.TABLE)  # unrecorded write
+    assert not current()
+    assert runner.outdated(ctx, table, [DAY]) == {DAY: "no commit records its computation"}
 
 
 def test_a_partition_that_is_missing_names_the_stage_that_writes_it(ctx):

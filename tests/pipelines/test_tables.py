@@ -172,7 +172,7 @@ def test_log_reads_without_spark_agree_with_spark(spark, config):
     )
     lakehouse.overwrite(SCORES, rows(spark, [(1, date(2026, 1, 1), 0.5)], SCORES))  # gold: no change feed
     assert lakehouse.records_changes("gold.scores") is False
-    assert lakehouse.commits("silver.events") == [(1, {"as_of_date": "2026-06-30"})]
+    assert lakehouse.commits("silver.events") == [(2, {}), (1, {"as_of_date": "2026-06-30"})]
     expected = [r.asDict() for r in lakehouse.read("silver.events").collect()]
     assert sorted(lakehouse.rows("silver.events", ("id", "at", "note")), key=lambda r: r["id"]) == sorted(
         expected, key=lambda r: r["id"]
