@@ -216,7 +216,7 @@ def _logged(ctx: RunContext, table: Table, log: Table, history: LogHistory) -> d
         return rows
     version = lakehouse.version(table.name)
     logged = [r["bronze_version"] for rs in rows.values() for r in rs if r.get("bronze_version") is not None]
-    if logged and version <= max(logged):
+    if (logged and version <= max(logged)) or lakehouse.empty_since_created(table.name, version):
         return rows
     batches: dict[str, list[Row]] = defaultdict(list)  # per file, the ingestions bronze holds, counted
     counted = (
@@ -413,9 +413,10 @@ def write_log(ctx: RunContext, log: Table, results: Sequence[IngestResult]) -> N
 
 
 def _append_batch(
-    ctx: RunContext, table: Table, frames: Sequence[DataFrame], ingested_at: datetime
+    ctx: RunContext, table: Table, frames: Sequence[DataFrame], files: Sequence[str], ingested_at: datetime
 ) -> tuple[dict[str, tuple[int, int, int]], int | None]:
-    """Append the new files' rows in one commit; returns (rows, malformed, extra) per file and the version."""
+    """Append the new files' rows in one commit; returns (rows, malformed, extra) per file and the version.
+    The files are parsed once: the rows are kept in memory between counting them and appending them."""
     if not frames:
         return {}, None
     batch = frames[0]
@@ -428,13 +429,13 @@ def _append_batch(
             F.count(CORRUPT).alias("malformed"),
             F.count("_extra_columns").alias("extra"),
         )
-        counts = {
-            r["_source_file"]: (int(r["rows"]), int(r["malformed"]), int(r["extra"]))
-            for r in per_file.collect()
-        }
+        counts = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in per_file.collect()}
         version = ctx.lakehouse.append(table.contract_for(ctx.config.vocabulary), batch).version
     finally:
         batch.unpersist()
+    unknown = set(counts) - set(files)
+    if unknown:
+        raise IngestError(f"{table.name}: bronze lineage names {sorted(unknown)} match no landed file read")
     return counts, version
 
 
@@ -485,7 +486,6 @@ def ingest_source(
     from bronze lineage."""
     source = _source(table)
     result = IngestResult(table.name)
-    ctx.lakehouse.ensure(table.contract_for(ctx.config.vocabulary))
     found = triage(ctx, table, log, history)
     ingested_at = datetime.now(timezone.utc)  # to the microsecond: it tells two ingestions of a file apart
     for delivery in found.changed:
@@ -516,12 +516,8 @@ def ingest_source(
             else _read_csv_group(ctx, source, layout, paths)
             for layout, paths in groups.items()
         ]
-        counts, result.version = _append_batch(ctx, table, frames, ingested_at)
-        unknown = set(counts) - {d.path.name for d in found.new}
-        if unknown:
-            raise IngestError(
-                f"{table.name}: bronze lineage names {sorted(unknown)} match no landed file read"
-            )
+        read = sorted(p.name for paths in groups.values() for p in paths)
+        counts, result.version = _append_batch(ctx, table, frames, read, ingested_at)
         for path, delivery in by_path.items():
             if path in blank:
                 result.log_rows.append(_log_row(ctx, table, delivery, ingested_at, "empty"))
@@ -546,10 +542,18 @@ def ingest_source(
     return result
 
 
+def create_tables(ctx: RunContext, tables: Sequence[Table], log: Table) -> None:
+    """Make sure of every table ingestion writes, one at a time, before the sources run side by side: two
+    threads never create one table (Delta refuses the second writer of an empty directory)."""
+    for table in (*tables, log):
+        ctx.lakehouse.ensure(table.contract_for(ctx.config.vocabulary))
+
+
 def ingest_all(ctx: RunContext, tables: Sequence[Table], log: Table) -> list[IngestResult]:
     """Ingest every landed file not yet in bronze (exactly once per file), sources side by side; the log
     is written in one commit at the end, also when a source failed."""
     results: list[IngestResult] = []
+    create_tables(ctx, tables, log)
     history = log_history(ctx, log)
 
     def ingest(table: Table) -> None:

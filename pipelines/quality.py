@@ -10,7 +10,7 @@ All checks of a table are evaluated in one pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -77,10 +77,16 @@ def is_quarantined() -> Column:
     return F.size(QUARANTINE_RULES) > 0
 
 
-def evaluate(table: str, flagged: DataFrame, checks: Sequence[Check]) -> list[RuleResult]:
-    """Count failures of every rule in one aggregation and decide each rule's outcome."""
-    aggregates = [F.count(F.lit(1)).alias("_evaluated")] + [
-        F.count_if(F.array_contains(FAILED_RULES, c.name)).alias(f"r{i}") for i, c in enumerate(checks)
+def evaluate(
+    table: str, flagged: DataFrame, checks: Sequence[Check], also: Mapping[str, Column] | None = None
+) -> tuple[list[RuleResult], dict[str, int]]:
+    """Count failures of every rule in one aggregation and decide each rule's outcome; ``also``: more
+    counts computed in the same pass (returned by name)."""
+    extra = dict(also or {})
+    aggregates = [
+        F.count(F.lit(1)).alias("_evaluated"),
+        *[F.count_if(F.array_contains(FAILED_RULES, c.name)).alias(f"r{i}") for i, c in enumerate(checks)],
+        *[column.alias(f"also_{n}") for n, column in extra.items()],
     ]
     row = flagged.agg(*aggregates).collect()[0]
     evaluated = int(row["_evaluated"])
@@ -98,7 +104,7 @@ def evaluate(table: str, flagged: DataFrame, checks: Sequence[Check]) -> list[Ru
         results.append(
             RuleResult(table, check.name, check.action, evaluated, failed, check.max_ratio, outcome)
         )
-    return results
+    return results, {n: int(row[f"also_{n}"] or 0) for n in extra}
 
 
 def raise_on_failure(results: Sequence[RuleResult], checks: Sequence[Check]) -> None:

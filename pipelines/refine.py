@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -44,7 +44,7 @@ from pipelines.declare import Table
 from pipelines.frames import BRONZE_RECORD, LINEAGE, keep_latest
 from pipelines.parallel import map_concurrently
 from pipelines.runtime import RunContext
-from pipelines.tables import Lakehouse, WriteResult, digest
+from pipelines.tables import Lakehouse, WriteResult
 
 REFINE_LOG = "ops.refine_log"
 STORED = "_stored"  # a winner that silver already held
@@ -207,16 +207,15 @@ def _too_much_quarantined(
     )
 
 
-def _batch(ctx: RunContext, table: Table, plan: Plan) -> tuple[DataFrame, list[str], DataFrame | None]:
-    """The bronze rows this refine reads, the ingest runs they came from, and the quarantined rows among
-    them (persisted: the quarantine is rewritten before the refine ends; the caller unpersists)."""
+def _batch(ctx: RunContext, table: Table, plan: Plan) -> tuple[DataFrame, list[str]]:
+    """The bronze rows this refine reads (incremental: the new ones and the quarantined ones again), and
+    the ingest runs the new ones came from."""
     lakehouse, bronze = ctx.lakehouse, table.bronze().name
     if plan.bronze_from is None:
-        return lakehouse.read(bronze, plan.bronze_to), [], None
+        return lakehouse.read(bronze, plan.bronze_to), []
     new = lakehouse.changes(bronze, plan.bronze_from, plan.bronze_to)
     runs = sorted(r[0] for r in new.select("_run_id").distinct().collect())
-    again = _rechecked(lakehouse, table, new, runs).persist()
-    return new.unionByName(again), runs, again
+    return new.unionByName(_rechecked(lakehouse, table, new, runs)), runs
 
 
 def _winners(ctx: RunContext, table: Table, batch_winners: DataFrame, contract: Contract) -> DataFrame:
@@ -233,17 +232,16 @@ def _winners(ctx: RunContext, table: Table, batch_winners: DataFrame, contract: 
 
 @dataclass(frozen=True)
 class Accounting:
-    """One refine's rows, counted from the frames it wrote and from the tables after the write."""
+    """One refine's rows: counted in the pass that checks them, and as the writes' own metrics and the Delta
+    log's row counts report them (no read of the data after the writes)."""
 
     table: str
     read: int
     valid: int
-    quarantined: int  # rows in the quarantine table after the write
-    winners: int  # one row per key the batch touched
-    in_silver: int  # winners found in silver after the write, every value equal
-    silver_rows: (
-        int | None
-    )  # rows of this refine in silver: all of silver (full), the rows written (incremental)
+    quarantined: int  # rows the quarantine table holds after its write
+    winners: int  # rows this refine chose to write (incremental: those not already in silver as chosen)
+    written: int  # rows the writes say they wrote (inserted or updated)
+    silver_rows: int | None  # full refresh: silver's rows after the write
 
     def problems(self) -> list[str]:
         found = []
@@ -251,12 +249,11 @@ class Accounting:
             found.append(
                 f"rows read {self.read:,} != valid {self.valid:,} + in the quarantine table {self.quarantined:,}"
             )
-        if self.in_silver != self.winners:
-            found.append(
-                f"{self.winners - self.in_silver:,} of {self.winners:,} winners are not in silver as chosen"
-            )
-        if self.silver_rows is not None and self.silver_rows != self.winners:
-            found.append(f"silver has {self.silver_rows:,} rows of this refine for {self.winners:,} winners")
+        held = self.written if self.silver_rows is None else self.silver_rows
+        if held < self.winners:
+            found.append(f"{self.winners - held:,} of {self.winners:,} winners are not in silver as chosen")
+        elif held > self.winners:
+            found.append(f"silver has {held:,} rows of this refine for {self.winners:,} winners")
         return found
 
     def check(self) -> None:
@@ -265,53 +262,21 @@ class Accounting:
             raise quality.DataQualityError(f"{self.table} does not balance: " + "; ".join(problems))
 
 
-def _found(rows: DataFrame, table: DataFrame, columns: Sequence[str]) -> int:
-    """How many of ``rows`` have a row of ``table`` with every value equal (nulls equal too)."""
-    same = [F.col(f"w.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in columns]
-    return rows.alias("w").join(table.alias("s"), same, "left_semi").count()
-
-
-def account(
-    lakehouse: Lakehouse, contract: Contract, read: int, valid: int, winners: DataFrame
-) -> Accounting:
-    """After a full refresh: silver's whole content against the winners (row count and a hash of every
-    value), read back from the table; the quarantine's rows are counted by the caller."""
-    columns = list(contract.columns)
-    silver = lakehouse.read(contract.name).select(*columns)
-    n_winners, winners_hash = digest(winners, columns)
-    silver_rows, silver_hash = digest(silver, columns)
-    if (silver_rows, silver_hash) == (n_winners, winners_hash):
-        return Accounting(contract.name, read, valid, 0, n_winners, n_winners, silver_rows)
-    in_silver = _found(winners, silver, columns)
-    return Accounting(contract.name, read, valid, 0, n_winners, in_silver, silver_rows)
-
-
 def _write_changes(
-    lakehouse: Lakehouse, contract: Contract, winners: DataFrame, read: int, valid: int
-) -> tuple[WriteResult, Accounting]:
+    lakehouse: Lakehouse, contract: Contract, winners: DataFrame, fresh: Mapping[str, int]
+) -> WriteResult:
     """Incremental: append the winners of keys silver did not hold (no scan of silver), MERGE those that
-    replace a stored row (only when there are some); then read back, from silver's change feed, exactly
-    the rows those commits wrote and compare them with the winners written (count and hash)."""
-    columns = list(contract.columns)
-    fresh = winners.where(~F.col(STORED)).drop(STORED)
-    inserts, replacing = fresh.where(~F.col(EXISTED)).drop(EXISTED), fresh.where(F.col(EXISTED)).drop(EXISTED)
-    before = lakehouse.version(contract.name)
-    metrics: dict[str, int] = {}
-    if inserts.take(1):
-        metrics["numTargetRowsInserted"] = lakehouse.append(contract, inserts).metric("numOutputRows")
-    if replacing.take(1):
+    replace a stored row; each only when there are some."""
+    rows = winners.where(~F.col(STORED)).drop(STORED)
+    inserts, replacing = rows.where(~F.col(EXISTED)).drop(EXISTED), rows.where(F.col(EXISTED)).drop(EXISTED)
+    metrics: dict[str, int] = {"numTargetRowsInserted": 0, "numTargetRowsUpdated": 0}
+    if fresh["new"]:
+        metrics["numTargetRowsInserted"] += lakehouse.append(contract, inserts).metric("numOutputRows")
+    if fresh["replacing"]:
         merged = lakehouse.merge(contract, replacing)
         for key in ("numTargetRowsInserted", "numTargetRowsUpdated"):
-            metrics[key] = metrics.get(key, 0) + merged.metric(key)
-    after = lakehouse.version(contract.name)
-    n_fresh, fresh_hash = digest(fresh.select(*columns), columns)
-    written = lakehouse.changes(contract.name, before, after, ("insert", "update_postimage")).select(*columns)
-    n_written, written_hash = digest(written, columns)
-    found = n_fresh
-    if (n_written, written_hash) != (n_fresh, fresh_hash):
-        found = min(_found(fresh, written, columns), n_written)
-    accounting = Accounting(contract.name, read, valid, 0, n_fresh, found, n_written)
-    return WriteResult(contract.name, after, "WRITE", metrics), accounting
+            metrics[key] += merged.metric(key)
+    return WriteResult(contract.name, lakehouse.version(contract.name), "WRITE", metrics)
 
 
 def run_silver(
@@ -325,20 +290,18 @@ def run_silver(
     name = contract.name
     checks = list(table.checks(ctx.config.vocabulary))
     chosen = chosen or plan(ctx, table, ctx.full_refresh)
-    batch, new_runs, again = _batch(ctx, table, chosen)
-    rechecked = again.count() if again is not None else 0
+    incremental = chosen.mode == "incremental"
+    batch, new_runs = _batch(ctx, table, chosen)
     parsed = table.parse(with_bronze_record(batch))
     customers = table.customers()
     if customers is not None:
         parsed = with_known_customer(ctx, parsed, customers.name)
     flagged = quality.flag(parsed, checks).persist()
     try:
-        results = quality.evaluate(name, flagged, checks)
+        # every rule and every count of the batch in one pass
+        results, counts = quality.evaluate(name, flagged, checks, _counts(new_runs if incremental else None))
         rule_results.extend(results)
         quality.raise_on_failure(results, checks)
-        incremental = chosen.mode == "incremental"
-        counts = _counts(flagged, new_runs if incremental else None)
-        rows_read, rows_valid = counts["read"], counts["valid"]
         quarantined = flagged.where(quality.is_quarantined()).select(
             F.to_json(BRONZE_RECORD).alias("raw_record"),
             F.col(quality.FAILED_RULES).alias("failed_rules"),
@@ -365,34 +328,41 @@ def run_silver(
             )
         winners = winners.persist()
         try:
+            chosen_rows = winners.agg(
+                F.count(F.lit(1)).alias("all"),
+                F.count_if(~F.col(STORED) & ~F.col(EXISTED)).alias("new"),
+                F.count_if(~F.col(STORED) & F.col(EXISTED)).alias("replacing"),
+            ).first()
+            assert chosen_rows is not None
+            fresh = {k: int(chosen_rows[k]) for k in ("all", "new", "replacing")}
             if incremental:
-                write, accounting = _write_changes(lakehouse, contract, winners, rows_read, rows_valid)
+                write = _write_changes(lakehouse, contract, winners, fresh)
+                expected, silver_rows = fresh["new"] + fresh["replacing"], None
             else:
-                rows = winners.drop(STORED, EXISTED)
-                write = lakehouse.merge(contract, rows, complete=True)
-                accounting = account(lakehouse, contract, rows_read, rows_valid, rows)
-            lakehouse.overwrite(quarantine_contract(name), quarantined)
-            accounting = dataclasses.replace(
-                accounting, quarantined=lakehouse.read(quarantine_contract(name).name).count()
+                write = lakehouse.merge(contract, winners.drop(STORED, EXISTED), complete=True)
+                expected, silver_rows = fresh["all"], lakehouse.row_count(name)
+            in_quarantine = lakehouse.overwrite(quarantine_contract(name), quarantined).metric(
+                "numOutputRows"
             )
         finally:
             winners.unpersist()
     finally:
         flagged.unpersist()
-        if again is not None:
-            again.unpersist()
+    written = write.metric("numTargetRowsInserted") + write.metric("numTargetRowsUpdated")
+    accounting = Accounting(
+        name, counts["read"], counts["valid"], in_quarantine, expected, written, silver_rows
+    )
     accounting.check()
-    kept = accounting.winners
     warnings = tuple(f"{r.rule}: {r.failed} row(s) {r.outcome}" for r in results if r.outcome != "passed")
     result = SilverResult(
         table=name,
         mode=chosen.mode,
-        rows_new=rows_read - rechecked,
-        rows_rechecked=rechecked,
-        rows_read=rows_read,
-        rows_written=kept,
-        rows_quarantined=accounting.quarantined,
-        rows_superseded=rows_valid - kept,
+        rows_new=counts["delivered"],
+        rows_rechecked=counts["read"] - counts["delivered"],
+        rows_read=counts["read"],
+        rows_written=fresh["all"],
+        rows_quarantined=in_quarantine,
+        rows_superseded=counts["valid"] - fresh["all"],
         inserted=write.metric("numTargetRowsInserted"),
         updated=write.metric("numTargetRowsUpdated"),
         deleted=write.metric("numTargetRowsDeleted"),
@@ -402,19 +372,18 @@ def run_silver(
     return result, chosen
 
 
-def _counts(flagged: DataFrame, new_runs: Sequence[str] | None) -> dict[str, int]:
-    """In one pass: rows read, valid rows, and the rows of this delivery (those of ``new_runs``; every row
-    when None) with how many of them were quarantined: re-checked quarantine rows are not a delivery."""
+def _counts(new_runs: Sequence[str] | None) -> dict[str, Column]:
+    """Rows read, valid rows, and the rows of this delivery (those of ``new_runs``; every row when None)
+    with how many of them were quarantined: re-checked quarantine rows are not a delivery."""
     delivered = (
         F.lit(True) if new_runs is None else F.col("_run_id").isin(*new_runs) if new_runs else F.lit(False)
     )
-    row = flagged.agg(
-        F.count(F.lit(1)).alias("read"),
-        F.count_if(~quality.is_quarantined()).alias("valid"),
-        F.count_if(delivered).alias("delivered"),
-        F.count_if(delivered & quality.is_quarantined()).alias("rejected"),
-    ).collect()[0]
-    return {k: int(row[k] or 0) for k in ("read", "valid", "delivered", "rejected")}
+    return {
+        "read": F.count(F.lit(1)),
+        "valid": F.count_if(~quality.is_quarantined()),
+        "delivered": F.count_if(delivered),
+        "rejected": F.count_if(delivered & quality.is_quarantined()),
+    }
 
 
 def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality.RuleResult]) -> None:
@@ -540,7 +509,7 @@ def replay_quarantine(
 
     def quarantined(table: Table) -> int:
         name = quarantine_contract(table.name).name
-        return ctx.lakehouse.read(name).count() if ctx.lakehouse.exists(name) else 0
+        return ctx.lakehouse.row_count(name) if ctx.lakehouse.exists(name) else 0
 
     before = {t.name: quarantined(t) for t in chosen}
     refine_all(dataclasses.replace(ctx, full_refresh=True), chosen, dq_results, refine_log)

@@ -55,9 +55,9 @@ def transform(versions: DataFrame, *, valid_from: str = "signup") -> DataFrame:
     )
 
 
-def valid_on(as_of: date) -> Column:
-    """The version in force at the start of ``as_of``."""
-    start = F.lit(as_of).cast("timestamp")
+def valid_on(as_of: date | Column) -> Column:
+    """The version in force at the start of ``as_of`` (a date, or a date column)."""
+    start = (as_of if isinstance(as_of, Column) else F.lit(as_of)).cast("timestamp")
     return (F.col("valid_from") < start) & (F.col("valid_to").isNull() | (F.col("valid_to") >= start))
 
 

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from bronze import customers, orders
 from ops.ingest_log import TABLE as INGEST_LOG
-from pipelines.ingest import ingest_source, write_log
+from pipelines.ingest import create_tables, ingest_all, ingest_source
 from pipelines.runtime import RunContext
 from tests.conftest import deliver
 
@@ -21,9 +21,14 @@ def land(config, folder, name, text):
     return deliver(config.landing(folder) / name, text)
 
 
+def crash_before_the_log(ctx, source):
+    """Ingest a source as a run that died between its bronze commit and the log's would have."""
+    create_tables(ctx, (source,), INGEST_LOG)
+    ingest_source(ctx, source, INGEST_LOG)
+
+
 def ingest(ctx, source):
-    result = ingest_source(ctx, source, INGEST_LOG)
-    write_log(ctx, INGEST_LOG, [result])
+    (result,) = ingest_all(ctx, (source,), INGEST_LOG)
     return result
 
 
@@ -134,9 +139,7 @@ def test_a_file_in_bronze_but_missing_from_the_log_is_not_ingested_again(ctx):
         "a.csv",
         f"{HEADER}\n1,1980,PhD,Single,50000,0,1,2025-01-01,2025-01-01T00:00:00Z\n",
     )
-    ingest_source(
-        ctx, customers.TABLE, INGEST_LOG
-    )  # bronze committed, then the run "died" before writing the log
+    crash_before_the_log(ctx, customers.TABLE)
     rerun = ingest(ctx, customers.TABLE)
     assert rerun.files == 0
     assert ctx.lakehouse.read("bronze.customers").count() == 1
@@ -178,7 +181,7 @@ def test_any_file_name_is_read_literally_once_and_logged_as_named(ctx):
 
 def test_a_crash_before_the_log_never_ingests_an_oddly_named_file_twice(ctx):
     land(ctx.config, "orders", "new orders.jsonl", order_line("o-1"))
-    ingest_source(ctx, orders.TABLE, INGEST_LOG)  # bronze committed, then the run died before the log
+    crash_before_the_log(ctx, orders.TABLE)  # bronze committed, then the run died before the log
     assert ingest(ctx, orders.TABLE).files == 0
     assert [tuple(r) for r in ctx.lakehouse.read(INGEST_LOG.name).select("file", "rows").collect()] == [
         ("new orders.jsonl", 1)
@@ -192,7 +195,7 @@ def test_a_crash_before_the_log_is_found_after_logged_runs(ctx):
     logged = ctx.lakehouse.read(INGEST_LOG.name).select("file", "bronze_version").collect()
     assert [tuple(r) for r in logged] == [("a.jsonl", ctx.lakehouse.version("bronze.orders"))]
     land(ctx.config, "orders", "b.jsonl", order_line("o-2"))
-    ingest_source(ctx, orders.TABLE, INGEST_LOG)  # bronze committed b, then the run died before the log
+    crash_before_the_log(ctx, orders.TABLE)  # bronze committed b, then the run died before the log
     assert ingest(ctx, orders.TABLE).files == 0  # bronze is a version ahead of the log: lineage is read
     log = ctx.lakehouse.read(INGEST_LOG.name).select("file", "rows", "status", "bronze_version")
     bronze = ctx.lakehouse.version("bronze.orders")
@@ -263,7 +266,7 @@ def test_a_crash_before_the_log_never_appends_a_changed_delivery_twice(spark, co
     land(config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
     ingest(ctx, orders.TABLE)
     land(config, "orders", "orders_2026-05.jsonl", order_line("o-1") + order_line("o-2"))
-    ingest_source(ctx, orders.TABLE, INGEST_LOG)  # bronze committed the new content, the log did not
+    crash_before_the_log(ctx, orders.TABLE)  # bronze committed the new content, the log did not
     assert ingest(ctx, orders.TABLE).files == 0
     bronze = ctx.lakehouse.read("bronze.orders")
     assert sorted(r["order_id"] for r in bronze.collect()) == ["o-1", "o-1", "o-2"]

@@ -29,7 +29,7 @@ def test_every_failed_rule_is_named_and_null_counts_as_failure(spark):
 
 def test_evaluate_counts_each_rule_and_decides_outcomes(spark):
     df = spark.createDataFrame([(1, 5.0), (None, -1.0), (3, None), (4, 500.0)], "id INT, amount DOUBLE")
-    results = {r.rule: r for r in quality.evaluate("t", quality.flag(df, CHECKS), CHECKS)}
+    results = {r.rule: r for r in quality.evaluate("t", quality.flag(df, CHECKS), CHECKS)[0]}
     assert {k: (r.evaluated, r.failed, r.outcome) for k, r in results.items()} == {
         "id_present": (4, 1, "quarantined"),
         "amount_positive": (4, 2, "quarantined"),
@@ -43,7 +43,7 @@ def test_fail_rule_and_ratio_threshold_stop_the_run_naming_the_rule(spark):
         Check("amount_positive", lambda: F.col("amount") > 0, "quarantine", max_ratio=0.25),
     ]
     df = spark.createDataFrame([(1, 5.0), (None, -1.0), (3, -2.0), (4, 1.0)], "id INT, amount DOUBLE")
-    results = quality.evaluate("silver.t", quality.flag(df, checks), checks)
+    results, _ = quality.evaluate("silver.t", quality.flag(df, checks), checks)
     assert [r.outcome for r in results] == ["failed", "failed"]
     with pytest.raises(DataQualityError) as error:
         quality.raise_on_failure(results, checks)

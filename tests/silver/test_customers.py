@@ -100,7 +100,9 @@ def test_blank_demographics_keep_the_customer_and_are_counted_per_column(spark):
     from pipelines.refine import with_bronze_record
 
     flagged = quality.flag(customers.parse(with_bronze_record(bronze)), checks)
-    results = {r.rule: (r.failed, r.outcome) for r in quality.evaluate("silver.customers", flagged, checks)}
+    results = {
+        r.rule: (r.failed, r.outcome) for r in quality.evaluate("silver.customers", flagged, checks)[0]
+    }
     assert {c: results[f"{c}_present"] for c in customers.DEMOGRAPHICS} == {
         c: (1, "warned") for c in customers.DEMOGRAPHICS
     }
