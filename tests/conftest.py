@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-# the commands tests run (in this process or another) on data this small: two shuffle partitions, as the
-# session below; the default's eight cost a whole run about a quarter more (more tasks, same rows)
-os.environ.setdefault("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "2")
 
 from pipelines.config import Config, load_config
 from pipelines.runtime import RunContext
@@ -59,6 +58,40 @@ def generated(spark, tmp_path_factory) -> RunContext:  # type: ignore[no-untyped
     return ctx
 
 
+def copy_lakehouse(ctx: RunContext, root: Path) -> RunContext:
+    """A copy of ``ctx``'s lakehouse at ``root`` with a context on it, as of the same day and run. Delta
+    tables hold relative paths and copy as they are; the MLflow store names its artifacts by absolute path,
+    so they are pointed at the copy's."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(ctx.config.root, root, symlinks=True)
+    config = dataclasses.replace(ctx.config, root=root)
+    old, new = ctx.config.mlflow_artifact_location, config.mlflow_artifact_location
+    with sqlite3.connect(config.mlflow_dir / "mlflow.db") as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for column in db.execute(f"PRAGMA table_info('{table}')").fetchall():
+                if "CHAR" in column[2].upper() or "TEXT" in column[2].upper():
+                    db.execute(
+                        f'UPDATE "{table}" SET "{column[1]}" = replace("{column[1]}", ?, ?)', (old, new)
+                    )
+    return RunContext(ctx.spark, config, ctx.as_of, ctx.run_id, report=dict(ctx.report))
+
+
+@pytest.fixture
+def generated_copy(generated, tmp_path) -> Iterator[RunContext]:  # type: ignore[no-untyped-def]
+    """A test's own copy of the generated lakehouse, for a test that writes: the shared one is only read,
+    so no result depends on the order tests run in."""
+    from mlflow.tracking._tracking_service import utils
+
+    # MLflow keeps each run's artifact store by run id for the process: the copy's runs have the
+    # original's ids, so a write to the copy would land in the original's artifacts
+    utils._artifact_repos_cache.clear()
+    yield copy_lakehouse(generated, tmp_path / "lakehouse")
+    utils._artifact_repos_cache.clear()
+
+
 @pytest.fixture
 def config(tmp_path) -> Config:  # type: ignore[no-untyped-def]
     return load_config(overrides={"root": tmp_path / "lakehouse"}, environ={})
@@ -87,3 +120,4 @@ def _writer_locks_given_back():  # type: ignore[no-untyped-def]
     from pipelines import lock
 
     lock.release_all()
+

@@ -14,6 +14,11 @@ from pipelines import runner, tracking
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture
+def writable(generated_copy):  # type: ignore[no-untyped-def]
+    return generated_copy
+
+
 def test_numpy_probabilities_equal_spark_on_every_customer(generated):
     tracking.configure(generated.config)
     model = tracking.load_model(acceptance_training.MODEL_NAME)
@@ -35,7 +40,7 @@ def test_numpy_probabilities_equal_spark_on_every_customer(generated):
     assert len(explained) == len(rows) and all(len(r) <= 3 for r in explained)
 
 
-def test_a_version_registered_without_its_portable_form_gets_it_at_the_next_training(generated):  # type: ignore[no-untyped-def]
+def test_a_version_registered_without_its_portable_form_gets_it_at_the_next_training(writable):  # type: ignore[no-untyped-def]
     """A lakehouse from before versions carried ``portable.json``: training again (same data: the version is
     reused) adds it, with the same numbers training logs."""
     from urllib.parse import urlparse
@@ -43,7 +48,7 @@ def test_a_version_registered_without_its_portable_form_gets_it_at_the_next_trai
     from jobs import train
 
     name = acceptance_training.MODEL_NAME
-    client = tracking.configure(generated.config)
+    client = tracking.configure(writable.config)
     version = tracking.champion_version(client, name)
     run_id = client.get_model_version(name, version).run_id
     logged = tracking.logged_dict(client, name, version, acceptance_training.PORTABLE_ARTIFACT)
@@ -53,6 +58,6 @@ def test_a_version_registered_without_its_portable_form_gets_it_at_the_next_trai
     artifact.unlink()
     with pytest.raises(tracking.ModelLoadError, match=r"has no readable portable\.json"):
         tracking.logged_dict(client, name, version, acceptance_training.PORTABLE_ARTIFACT)
-    reused = train.train_acceptance(generated, client)
+    reused = train.train_acceptance(writable, client)
     assert reused.version == version
     assert tracking.logged_dict(client, name, version, acceptance_training.PORTABLE_ARTIFACT) == logged

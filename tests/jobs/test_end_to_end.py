@@ -11,17 +11,33 @@ from pyspark.sql import functions as F
 from commands import cli
 from jobs import features, run_all, score, train
 from jobs.report import print_summary
+from ops import dq_results
+from pipelines import runner
 from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse
 from tests.conftest import GENERATED_CUSTOMERS
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = GENERATED_CUSTOMERS
+RERUN_JOBS = 40  # Spark jobs a rerun of a day already done may start: reading what decides
+# The work a first run of the generated lakehouse may do per stage: (Spark jobs, Delta commits), set a
+# little above what it does (ingest 17 jobs and 12 commits, silver 60 and 22, features 34 and 6, train 153
+# and 6, score 108 and 11). The counts do not move with the machine's load: a change that adds work to a
+# stage fails here, naming it.
+CEILINGS = {
+    "ingest": (25, 14), "silver": (75, 24), "features": (45, 7), "train": (180, 8), "score": (125, 12),
+    "publish": (5, 0), "summary": (15, 0),
+}  # fmt: skip
 
 
 @pytest.fixture
 def lakehouse(generated):  # type: ignore[no-untyped-def]
     return generated
+
+
+@pytest.fixture
+def writable(generated_copy):  # type: ignore[no-untyped-def]
+    return generated_copy
 
 
 def snapshot(ctx: RunContext) -> dict:
@@ -55,6 +71,19 @@ def test_final_table_has_one_scored_segmented_row_per_customer(lakehouse):
     )
     assert summary["unsegmented"] == 0 and 3 <= views[0] <= 4 and 3 <= views[1] <= 4  # k range 3..4
     assert summary["segments"] <= views[0] * views[1]
+
+
+def test_each_stage_of_a_first_run_stays_under_its_ceiling_of_spark_jobs_and_commits(lakehouse):
+    done = lakehouse.work.as_dict()
+    assert list(done) == list(CEILINGS)
+    over = [
+        f"{stage}: {done[stage][what]} {what} (ceiling {ceiling})"
+        for stage, ceilings in CEILINGS.items()
+        for what, ceiling in zip(("jobs", "commits"), ceilings, strict=True)
+        if done[stage][what] > ceiling
+    ]
+    assert not over, "more work than the ceiling: " + "; ".join(over)
+    assert sum(w["jvm_starts"] for w in done.values()) == 0  # the stages share the run's one session
 
 
 def test_summary_shows_tables_rows_segments_metrics_and_how_to_look_inside(lakehouse, capsys):
@@ -102,12 +131,12 @@ def test_models_are_registered_and_the_rows_name_their_versions(lakehouse):
     assert {table["mode"] for table in report["silver"].values()} == {"full"}  # a first run refines all
 
 
-def test_running_the_same_day_again_changes_no_table(lakehouse):
-    before = snapshot(lakehouse)
-    models_before = {k: v["version"] for k, v in lakehouse.report["models"].items()}
+def test_running_the_same_day_again_changes_no_table(writable):
+    before = snapshot(writable)
+    models_before = {k: v["version"] for k, v in writable.report["models"].items()}
     kept = ["gold.campaign_responses", *(t.name for t in score.OUTPUTS)]  # computed from the same inputs
-    versions = {name: lakehouse.lakehouse.version(name) for name in kept}
-    again = RunContext(lakehouse.spark, lakehouse.config, lakehouse.as_of, lakehouse.run_id)
+    versions = {name: writable.lakehouse.version(name) for name in kept}
+    again = RunContext(writable.spark, writable.config, writable.as_of, writable.run_id)
     run_all.run(again)
     after = snapshot(again)
     assert {name: again.lakehouse.version(name) for name in kept} == versions  # not even a commit
@@ -121,44 +150,49 @@ def test_running_the_same_day_again_changes_no_table(lakehouse):
     assert all(r["files"] == 0 for r in again.report["ingest"].values())
 
 
-def test_a_day_already_done_is_decided_without_a_spark_job(lakehouse):
-    """The training dates, both models' reuse and the scores of a day already done are decided from the
-    tables' logs and what each step recorded, never by a Spark job (a new process pays ~15 s for its first:
-    every attempt resuming a cut-off run used to, before reaching the step it resumes)."""
-    again = RunContext(lakehouse.spark, lakehouse.config, lakehouse.as_of, lakehouse.run_id)
-    context, group = lakehouse.spark.sparkContext, "a-day-already-done"
-    context.setJobGroup(group, "jobs a rerun of a day already done starts")
-    try:
-        features.training_dates(again)
+def test_a_day_already_done_commits_nothing_and_starts_few_jobs(writable):
+    """Training dates, both models' reuse and the scores of a day already done are decided from the tables'
+    commits and the models' fingerprints: nothing is written again, and the few jobs left are reads."""
+    again = RunContext(writable.spark, writable.config, writable.as_of, writable.run_id)
+    with again.work.stage("rerun"):
+        features.run(again)
         train.run(again)
         score.run(again)
-        assert context.statusTracker().getJobIdsForGroup(group) == []
-        again.lakehouse.read("gold.customer_features").count()  # a Spark job is seen in that group
-        assert context.statusTracker().getJobIdsForGroup(group) != []
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+    done = again.work.stages["rerun"]
+    assert (done.commits, done.files) == (0, 0)
+    assert done.jobs <= RERUN_JOBS, (
+        f"a rerun of a day already done started {done.jobs} Spark jobs (ceiling {RERUN_JOBS})"
+    )
     assert all(v["reused"] for v in again.report["models"].values())
 
 
-def test_a_score_cut_off_resumes_at_the_part_it_did_not_finish(lakehouse):
-    """What a run killed during the segment profiles leaves: the first two parts recorded as done, not the
-    last two nor the stage. The next run keeps the first two and does the rest; with the first part's
-    record gone too, every part is done again (the later ones read what it wrote)."""
-    names = [t.name for t in score.OUTPUTS]
-    contents = {name: lakehouse.lakehouse.content_hash(name) for name in names}
+def _unrecorded_write(ctx: RunContext, table) -> None:  # type: ignore[no-untyped-def]
+    """What a run cut off before a part's commit leaves, seen from the table: its commit for the date is not
+    the part's record (here: the same rows written again without one)."""
+    rows = ctx.lakehouse.read(table.name).where(F.col("as_of_date") == F.lit(ctx.as_of)).localCheckpoint()
+    runner.write(ctx, table, rows, dq_results.TABLE)
 
-    def resumed(cut: tuple[str, ...]) -> list[str]:
-        for step in cut:
-            lakehouse.config.state_path(step).unlink()
-        before = {name: lakehouse.lakehouse.version(name) for name in names}
-        again = RunContext(lakehouse.spark, lakehouse.config, lakehouse.as_of, lakehouse.run_id)
+
+def test_a_score_cut_off_resumes_at_the_part_it_did_not_finish(writable):
+    """A part is done when its table's commit for the date records the same champions, code and input
+    versions. Parts 3 and 4 not recorded: the next run keeps the first two and does the rest; the first
+    part not recorded: it and every part that reads what it wrote are done again."""
+    names = [t.name for t in score.OUTPUTS]
+    contents = {name: writable.lakehouse.content_hash(name) for name in names}
+
+    def resumed(cut: tuple[int, ...]) -> list[str]:
+        for part in cut:
+            _unrecorded_write(writable, score.OUTPUTS[part])
+        before = {name: writable.lakehouse.version(name) for name in names}
+        again = RunContext(writable.spark, writable.config, writable.as_of, writable.run_id)
         score.run(again)
-        assert lakehouse.config.state_path("score").is_file()
         assert {name: again.lakehouse.content_hash(name) for name in names} == contents  # no row doubled
         return [name for name in names if again.lakehouse.version(name) != before[name]]
 
-    assert resumed(("score", "score.3", "score.4")) == ["gold.segment_profiles", "ops.feature_drift"]
-    assert resumed(("score", "score.1")) == names
+    assert resumed((2, 3)) == ["gold.segment_profiles", "ops.feature_drift"]
+    # segments written again: the parts that read them (acceptance, then profiles) are done again; drift
+    # reads only the features and the champions, and is kept
+    assert resumed((0,)) == names[:3]
 
 
 def test_sql_command_queries_tables_by_name(lakehouse, capsys):

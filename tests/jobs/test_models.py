@@ -19,6 +19,11 @@ from tests.conftest import GENERATED_CUSTOMERS
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture
+def writable(generated_copy):  # type: ignore[no-untyped-def]
+    return generated_copy
+
+
 def test_training_records_its_promotion_with_both_models_metrics(generated):
     promotions = Lakehouse(generated.spark, generated.config).read("ops.model_promotions")
     first = promotions.where(F.col("model_name") == ACCEPTANCE_MODEL).orderBy("decided_at").first()
@@ -28,8 +33,8 @@ def test_training_records_its_promotion_with_both_models_metrics(generated):
     assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == first["candidate_version"]
 
 
-def test_rollback_restores_the_previous_champion_and_records_it(generated, capsys):
-    client = tracking.configure(generated.config)
+def test_rollback_restores_the_previous_champion_and_records_it(writable, capsys):
+    client = tracking.configure(writable.config)
     original = tracking.get_alias(client, ACCEPTANCE_MODEL)
     with mlflow.start_run(run_name="a newer champion"):
         newer = tracking.log_model(
@@ -37,7 +42,7 @@ def test_rollback_restores_the_previous_champion_and_records_it(generated, capsy
         )
     tracking.set_alias(client, ACCEPTANCE_MODEL, newer.version)
     record_decision(
-        generated,
+        writable,
         {
             "model_name": ACCEPTANCE_MODEL,
             "decision": "promoted",
@@ -46,11 +51,11 @@ def test_rollback_restores_the_previous_champion_and_records_it(generated, capsy
             "reason": "test promotion",
         },
     )
-    assert cli.main(["models", "rollback", "--root", str(generated.config.root)]) == 0
+    assert cli.main(["models", "rollback", "--root", str(writable.config.root)]) == 0
     assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == original.version
     assert tracking.get_alias(client, ACCEPTANCE_MODEL, CHALLENGER).version == newer.version
     last = (
-        Lakehouse(generated.spark, generated.config)
+        Lakehouse(writable.spark, writable.config)
         .read("ops.model_promotions")
         .orderBy(F.col("decided_at").desc())
         .first()
@@ -60,7 +65,7 @@ def test_rollback_restores_the_previous_champion_and_records_it(generated, capsy
         original.version,
         newer.version,
     )
-    assert cli.main(["models", "rollback", "--root", str(generated.config.root)]) == 1
+    assert cli.main(["models", "rollback", "--root", str(writable.config.root)]) == 1
     assert "has no earlier champion to restore" in capsys.readouterr().err
 
 
@@ -90,15 +95,17 @@ def _last_decision(generated):
     )
 
 
-def test_a_second_rollback_restores_the_champion_before_not_the_version_rolled_back(generated):
-    client = tracking.configure(generated.config)
+def test_a_second_rollback_restores_the_champion_before_not_the_version_rolled_back(writable):
+    client = tracking.configure(writable.config)
     original = tracking.get_alias(client, ACCEPTANCE_MODEL).version
-    rolled_back = tracking.get_alias(client, ACCEPTANCE_MODEL, CHALLENGER).version  # by the test above
-    newest = _copy_of_champion(generated, client).version
-    _promote(generated, client, newest)
+    rolled_back = _copy_of_champion(writable, client).version
+    _promote(writable, client, rolled_back)
+    assert models.rollback(writable, ACCEPTANCE_MODEL) == original
+    newest = _copy_of_champion(writable, client).version
+    _promote(writable, client, newest)
     assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == newest
-    assert models.rollback(generated, ACCEPTANCE_MODEL) == original != rolled_back
-    last = _last_decision(generated)
+    assert models.rollback(writable, ACCEPTANCE_MODEL) == original != rolled_back
+    last = _last_decision(writable)
     assert (last["decision"], last["candidate_version"], last["champion_version"]) == (
         "rollback",
         original,
@@ -106,24 +113,24 @@ def test_a_second_rollback_restores_the_champion_before_not_the_version_rolled_b
     )
 
 
-def test_a_decision_recorded_before_the_alias_moved_is_finished_by_the_next_command(generated):
-    client = tracking.configure(generated.config)
+def test_a_decision_recorded_before_the_alias_moved_is_finished_by_the_next_command(writable):
+    client = tracking.configure(writable.config)
     original = tracking.get_alias(client, ACCEPTANCE_MODEL).version
-    pending = _copy_of_champion(generated, client).version
-    _promote(generated, client, pending, move_alias=False)
+    pending = _copy_of_champion(writable, client).version
+    _promote(writable, client, pending, move_alias=False)
     assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == original
-    assert models.rollback(generated, ACCEPTANCE_MODEL) == pending  # finishes the decision, goes no further
-    assert _last_decision(generated)["candidate_version"] == pending
-    assert models.rollback(generated, ACCEPTANCE_MODEL) == original
+    assert models.rollback(writable, ACCEPTANCE_MODEL) == pending  # finishes the decision, goes no further
+    assert _last_decision(writable)["candidate_version"] == pending
+    assert models.rollback(writable, ACCEPTANCE_MODEL) == original
 
 
-def test_a_version_registered_without_a_decision_is_gated_when_training_runs_again(generated):
-    client = tracking.configure(generated.config)
+def test_a_version_registered_without_a_decision_is_gated_when_training_runs_again(writable):
+    client = tracking.configure(writable.config)
     original = tracking.get_alias(client, ACCEPTANCE_MODEL)
     # a run cut off after registering its version and before the gate: same data, same fingerprint
-    orphan = _copy_of_champion(generated, client, original.tags).version
-    assert train.train_acceptance(generated, client).version == orphan
-    last = _last_decision(generated)
+    orphan = _copy_of_champion(writable, client, original.tags).version
+    assert train.train_acceptance(writable, client).version == orphan
+    last = _last_decision(writable)
     assert (last["decision"], last["candidate_version"], last["champion_version"]) == (
         "promoted",
         orphan,
@@ -136,14 +143,14 @@ def test_a_version_registered_without_a_decision_is_gated_when_training_runs_aga
     )
     assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == orphan
     # decided now: the next run reuses it without another decision
-    assert train.train_acceptance(generated, client).version == orphan
-    assert _last_decision(generated)["decided_at"] == last["decided_at"]
-    assert models.rollback(generated, ACCEPTANCE_MODEL) == original.version
+    assert train.train_acceptance(writable, client).version == orphan
+    assert _last_decision(writable)["decided_at"] == last["decided_at"]
+    assert models.rollback(writable, ACCEPTANCE_MODEL) == original.version
 
 
-def test_segmentation_decisions_are_recorded_and_it_rolls_back_too(generated):
-    client = tracking.configure(generated.config)
-    promotions = Lakehouse(generated.spark, generated.config).read("ops.model_promotions")
+def test_segmentation_decisions_are_recorded_and_it_rolls_back_too(writable):
+    client = tracking.configure(writable.config)
+    promotions = Lakehouse(writable.spark, writable.config).read("ops.model_promotions")
     first = promotions.where(F.col("model_name") == SEGMENTS_MODEL).orderBy("decided_at").first()
     assert (first["decision"], first["reason"], first["holdout_rows"]) == (
         "promoted",
@@ -152,7 +159,7 @@ def test_segmentation_decisions_are_recorded_and_it_rolls_back_too(generated):
     )
     assert tracking.get_alias(client, SEGMENTS_MODEL).version == first["candidate_version"]
     with pytest.raises(RollbackError, match="has no earlier champion to restore"):
-        models.rollback(generated, SEGMENTS_MODEL)
+        models.rollback(writable, SEGMENTS_MODEL)
 
 
 def test_scoring_writes_drift_per_feature_and_for_the_score(generated):
