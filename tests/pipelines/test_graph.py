@@ -1,4 +1,4 @@
-"""The table graph is printed from the declarations: every table, its inputs and write mode; the README's
+"""The table graph is printed from the declarations: every table, its inputs and write mode; docs/tables.md's
 diagram is the one the code draws."""
 
 import re
@@ -8,7 +8,7 @@ from commands import cli
 from gold.tables import EVERY_TABLE, EVERY_VIEW
 from pipelines import graph
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DIAGRAM = Path(__file__).resolve().parents[2] / "docs" / "tables.md"
 
 
 def test_every_declared_table_is_printed_with_its_inputs_write_mode_and_checks(capsys):
@@ -36,7 +36,7 @@ def test_the_mermaid_diagram_has_an_edge_per_declared_input_and_the_readme_embed
     }
     assert expected <= edges and ("bronze_orders", "merge", "silver_orders") in edges
     assert "gold_customer_features -->|partition| gold_customer_marketing" in diagram
-    embedded = re.search(r"```mermaid\n(.*?)\n```", README.read_text(), flags=re.DOTALL)
+    embedded = re.search(r"```mermaid\n(.*?)\n```", DIAGRAM.read_text(), flags=re.DOTALL)
     assert embedded and embedded.group(1) == diagram, (
-        "README's diagram is stale: paste `lakehouse tables --format mermaid`"
+        "docs/tables.md's diagram is stale: paste `lakehouse tables --format mermaid`"
     )
