@@ -128,9 +128,18 @@ def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
 
 
 def _hash(ids: pd.Series, seed: int) -> np.ndarray:
-    """A deterministic 64-bit hash of each id with a seed (the same on every machine and run)."""
-    frame = pd.DataFrame({"id": ids.to_numpy(), "seed": seed})
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy(np.uint64)
+    """Spark's ``xxhash64(customer_id, seed)`` of each id (signed, as Spark orders it): the folds are the
+    ones Spark drew before selection moved into memory, the same on every machine and run."""
+    import struct
+
+    import xxhash
+
+    def one(customer_id: int) -> int:
+        first = xxhash.xxh64_intdigest(struct.pack("<q", customer_id), seed=42)  # Spark's default seed
+        both = xxhash.xxh64_intdigest(struct.pack("<i", seed), seed=first)
+        return int(struct.unpack("<q", struct.pack("<Q", both))[0])
+
+    return np.array([one(int(i)) for i in ids], dtype=np.int64)
 
 
 def assign_folds(labelled: pd.DataFrame, k: int, seed: int, column: str = FOLD) -> pd.DataFrame:

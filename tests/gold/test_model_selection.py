@@ -123,3 +123,14 @@ def test_the_tree_baseline_is_compared_unless_switched_off():
         "gradient-boosted trees",
     ]
     assert list(without) == list(with_trees)[:3]
+
+
+def test_the_folds_hash_customers_as_spark_s_xxhash64_does(spark):  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    ids = [1, 2, 42, 5524, 10**12, -7]
+    frame = spark.createDataFrame([(i,) for i in ids], "customer_id BIGINT")
+    expected = [r[0] for r in frame.select(F.xxhash64("customer_id", F.lit(7))).collect()]
+    from gold import model_selection
+
+    assert model_selection._hash(pd.Series(ids), 7).tolist() == expected
