@@ -47,9 +47,6 @@ class Work:
             seconds=round(self.seconds + other.seconds, 1),
         )
 
-    def counts(self) -> tuple[int, int, int, int, float]:
-        return self.jobs, self.commits, self.files, self.jvm_starts, self.seconds
-
 
 def spark_jobs(spark: SparkSession | None = None) -> int | None:
     """How many Spark jobs this process's Spark context has started so far (None without one): job ids
