@@ -120,4 +120,3 @@ def _writer_locks_given_back():  # type: ignore[no-untyped-def]
     from pipelines import lock
 
     lock.release_all()
-
