@@ -27,6 +27,10 @@ from pipelines.errors import PipelineError, first_line
 from pipelines.tables import digest
 
 CHAMPION = "champion"
+# Fitted pipelines this Spark application registered or loaded, by (application, registry, model, version).
+# A version's artifacts never change, so scoring with the model training just fitted, and the drift check after it, read no model
+# files again: a load costs ~20 Spark jobs (each stage's metadata and data).
+_FITTED: dict[tuple[str, str, str, str], PipelineModel] = {}
 FINGERPRINT_TAG = "training_fingerprint"
 
 
@@ -199,6 +203,7 @@ def log_model(
         pip_requirements=[f"pyspark=={pyspark.__version__}"],
     )
     version = str(info.registered_model_version)
+    _FITTED[_fitted_key(name, version)] = model
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     active = mlflow.active_run()
@@ -223,11 +228,20 @@ def get_alias(client: MlflowClient, name: str, alias: str = CHAMPION) -> Registe
     return _describe(client, version, reused=False)
 
 
+def _fitted_key(name: str, version: str) -> tuple[str, str, str, str]:
+    context = pyspark.SparkContext._active_spark_context
+    return (context.applicationId if context else "", mlflow.get_registry_uri(), name, version)
+
+
 def load_model(name: str, alias: str = CHAMPION, version: str | None = None) -> PipelineModel:
-    """The version with ``alias``, or the numbered ``version`` when given."""
+    """The version with ``alias``, or the numbered ``version`` when given (read once per process)."""
     uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
     try:
-        return mlflow.spark.load_model(uri)
+        version = version or MlflowClient().get_model_version_by_alias(name, alias).version
+        key = _fitted_key(name, str(version))
+        if key not in _FITTED:
+            _FITTED[key] = mlflow.spark.load_model(f"models:/{name}/{version}")
+        return _FITTED[key]
     except MlflowException as exc:
         if _not_found(exc):
             raise ModelNotFoundError(f"{uri} does not exist; run `lakehouse train` first") from exc

@@ -18,7 +18,14 @@ def test_a_missing_model_or_alias_is_no_champion(config):
         tracking.get_alias(client, "trained_once")
 
 
-def test_a_locked_registry_stops_the_run_instead_of_reading_as_no_champion(config):
+def test_a_locked_registry_stops_the_run_instead_of_reading_as_no_champion(config, monkeypatch):
+    from mlflow.store.db import utils
+
+    # the store waits 20 s for a lock before it gives up; here half a second, the behaviour is the same
+    text = utils.sql.text
+    monkeypatch.setattr(
+        utils.sql, "text", lambda q: text(q.replace("busy_timeout = 20000", "busy_timeout = 500"))
+    )
     client = tracking.configure(config)
     client.create_registered_model("locked")
     holder = sqlite3.connect(config.mlflow_dir / "mlflow.db", isolation_level=None)
