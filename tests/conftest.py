@@ -58,6 +58,25 @@ def generated(spark, tmp_path_factory) -> RunContext:  # type: ignore[no-untyped
     return ctx
 
 
+DEFECTIVE_CUSTOMERS, DEFECTIVE_SEED = 300, 11
+
+
+@pytest.fixture(scope="session")
+def defective(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Generated data with defects injected on purpose, ingested and refined once: (the run, the ids hit
+    per defect). Read only; the incremental tests start from a copy of it."""
+    from jobs import ingest, refine
+    from sample import generate, inject_defects
+
+    config = load_config(overrides={"root": tmp_path_factory.mktemp("dq") / "lakehouse"}, environ={})
+    generate(config.landing_dir, DEFECTIVE_CUSTOMERS, seed=DEFECTIVE_SEED, end_date=config.sample.end_date)
+    hit = inject_defects(config.landing_dir, rate=0.08, seed=DEFECTIVE_SEED)
+    ctx = RunContext(spark, config, config.sample.end_date, "run-dq")
+    ingest.run(ctx)
+    refine.run(ctx)
+    return ctx, hit
+
+
 def copy_lakehouse(ctx: RunContext, root: Path) -> RunContext:
     """A copy of ``ctx``'s lakehouse at ``root`` with a context on it, as of the same day and run. Delta
     tables hold relative paths and copy as they are; the MLflow store names its artifacts by absolute path,

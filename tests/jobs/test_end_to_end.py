@@ -9,7 +9,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from commands import cli
-from jobs import features, run_all, score, train
+from jobs import run_all, score
 from jobs.report import print_summary
 from ops import dq_results
 from pipelines import runner
@@ -131,13 +131,22 @@ def test_models_are_registered_and_the_rows_name_their_versions(lakehouse):
     assert {table["mode"] for table in report["silver"].values()} == {"full"}  # a first run refines all
 
 
-def test_running_the_same_day_again_changes_no_table(writable):
+def test_running_the_same_day_again_changes_no_table_and_starts_few_jobs(writable):
+    """Training dates, both models' reuse and the scores of a day already done are decided from the tables'
+    commits and the models' fingerprints: nothing is written again, and the few jobs left are reads."""
     before = snapshot(writable)
     models_before = {k: v["version"] for k, v in writable.report["models"].items()}
     kept = ["gold.campaign_responses", *(t.name for t in score.OUTPUTS)]  # computed from the same inputs
     versions = {name: writable.lakehouse.version(name) for name in kept}
     again = RunContext(writable.spark, writable.config, writable.as_of, writable.run_id)
     run_all.run(again)
+    done = again.work.as_dict()
+    decided = {stage: done[stage] for stage in ("features", "train", "score")}
+    assert all((w["commits"], w["files"]) == (0, 0) for w in decided.values()), decided
+    jobs = sum(w["jobs"] for w in decided.values())
+    assert jobs <= RERUN_JOBS, (
+        f"a rerun of a day already done started {jobs} Spark jobs (ceiling {RERUN_JOBS})"
+    )
     after = snapshot(again)
     assert {name: again.lakehouse.version(name) for name in kept} == versions  # not even a commit
     assert sorted(after) == sorted(before)
@@ -148,22 +157,6 @@ def test_running_the_same_day_again_changes_no_table(writable):
     assert {k: v["version"] for k, v in again.report["models"].items()} == models_before
     assert all(v["reused"] for v in again.report["models"].values())
     assert all(r["files"] == 0 for r in again.report["ingest"].values())
-
-
-def test_a_day_already_done_commits_nothing_and_starts_few_jobs(writable):
-    """Training dates, both models' reuse and the scores of a day already done are decided from the tables'
-    commits and the models' fingerprints: nothing is written again, and the few jobs left are reads."""
-    again = RunContext(writable.spark, writable.config, writable.as_of, writable.run_id)
-    with again.work.stage("rerun"):
-        features.run(again)
-        train.run(again)
-        score.run(again)
-    done = again.work.stages["rerun"]
-    assert (done.commits, done.files) == (0, 0)
-    assert done.jobs <= RERUN_JOBS, (
-        f"a rerun of a day already done started {done.jobs} Spark jobs (ceiling {RERUN_JOBS})"
-    )
-    assert all(v["reused"] for v in again.report["models"].values())
 
 
 def _unrecorded_write(ctx: RunContext, table) -> None:  # type: ignore[no-untyped-def]

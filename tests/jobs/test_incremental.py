@@ -16,19 +16,17 @@ from jobs import ingest, refine
 from ops import dq_results, refine_log
 from ops.ingest_log import TABLE as INGEST_LOG
 from pipelines import runner
-from pipelines.config import load_config
 from pipelines.ingest import ingest_all
 from pipelines.quality import DataQualityError
 from pipelines.refine import quarantine_contract, refine_all
 from pipelines.runtime import RunContext
 from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
-from sample import generate, inject_defects
 from sample.daily import write_days
 from silver.tables import TABLES as SILVER
-from tests.conftest import deliver
+from tests.conftest import DEFECTIVE_CUSTOMERS, DEFECTIVE_SEED, deliver
 
 pytestmark = pytest.mark.e2e
-CUSTOMERS, SEED = 150, 3
+CUSTOMERS, SEED = DEFECTIVE_CUSTOMERS, DEFECTIVE_SEED  # the lakehouse the tests start from
 INCREMENTAL = {t.name for t in SILVER if t.newest_first is not None}
 HEADER = "customer_id,birth_year,education,marital_status,income,kids_at_home,teens_at_home,signup_date,updated_at\n"
 
@@ -88,13 +86,15 @@ def _land_second_delivery(ctx: RunContext) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def runs(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
-    config = load_config(overrides={"root": tmp_path_factory.mktemp("incr") / "lakehouse"}, environ={})
-    generate(config.landing_dir, CUSTOMERS, seed=SEED, end_date=config.sample.end_date)
-    inject_defects(config.landing_dir, rate=0.05, seed=SEED)
-    first = RunContext(spark, config, config.sample.end_date, "run-first")
-    ingest.run(first)
-    refine.run(first)
+def runs(spark, defective, tmp_path_factory):  # type: ignore[no-untyped-def]
+    # a copy of the defective lakehouse, whose first run ingested and refined everything (all "full")
+    import shutil
+
+    start, _ = defective
+    root = tmp_path_factory.mktemp("incr") / "lakehouse"
+    shutil.copytree(start.config.root, root, ignore=shutil.ignore_patterns(".writer.lock"))
+    config = dataclasses.replace(start.config, root=root)
+    first = RunContext(spark, config, start.as_of, start.run_id, report=dict(start.report))
     lakehouse = Lakehouse(spark, config)
     bronze_before = {t.name: lakehouse.read(t.bronze().name).count() for t in SILVER}
     landed = _land_second_delivery(first)

@@ -7,14 +7,13 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import ingest, refine
 from ops import dq_results, refine_log
 from ops.ingest_log import TABLE as INGEST_LOG
 from pipelines.config import load_config
-from pipelines.refine import replay_quarantine
+from pipelines.ingest import ingest_all
+from pipelines.refine import refine_all, replay_quarantine
 from pipelines.runtime import RunContext
 from pipelines.tables import Lakehouse
-from sample import generate, inject_defects
 from silver.tables import TABLES as SILVER
 from tests.conftest import deliver
 
@@ -29,17 +28,6 @@ EXPECTED_RULE = {
     "negative_amount": "item_amounts_valid",
     "unknown_customer": "customer_known",
 }
-
-
-@pytest.fixture(scope="module")
-def defective(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
-    config = load_config(overrides={"root": tmp_path_factory.mktemp("dq") / "lakehouse"}, environ={})
-    generate(config.landing_dir, 300, seed=11, end_date=config.sample.end_date)
-    hit = inject_defects(config.landing_dir, rate=0.08, seed=11)
-    ctx = RunContext(spark, config, config.sample.end_date, "run-dq")
-    ingest.run(ctx)
-    refine.run(ctx)
-    return ctx, hit
 
 
 def test_accounting_balances_for_every_table(defective):
@@ -144,8 +132,9 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
     ]
     deliver(landing / "orders" / "o.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
     ctx = RunContext(spark, config, config.sample.end_date, "run-a")
-    ingest.run(ctx)
-    refine.run(ctx)
+    used = [t for t in SILVER if t.name in ("silver.customers", "silver.orders")]  # the sources landed here
+    ingest_all(ctx, [t.bronze() for t in used], INGEST_LOG)
+    refine_all(ctx, used, dq_results.TABLE, refine_log.TABLE)
     lakehouse = Lakehouse(spark, config)
     assert [r["order_id"] for r in lakehouse.read("silver.orders").collect()] == ["O1"]
     # customer 2 arrives in a later export: replaying the quarantine moves their order into silver.orders
@@ -153,7 +142,7 @@ def test_replay_moves_rows_that_now_pass(spark, tmp_path):
         landing / "customers" / "c2.csv",
         header + "2,1990,Basic,Married,1,0,0,2026-01-05,2026-02-02T00:00:00Z\n",
     )
-    ingest.run(ctx)
+    ingest_all(ctx, [t.bronze() for t in used], INGEST_LOG)
     moves = replay(ctx, ["silver.orders"])
     assert moves == {"silver.orders": (1, 1)}  # customers were not replayed yet: still unknown
     replay(ctx, ["silver.customers"])
