@@ -31,7 +31,9 @@ def check_drift(
     inputs left out or compared as rates); write ops.feature_drift."""
     reference_as_of = date.fromisoformat(scorer.tags["as_of"])
     trained_on = runner.read_partition(ctx, customer_features.TABLE, reference_as_of)
-    populations = at.drift(tracking.load_model(at.MODEL_NAME), trained_on, features, ctx.config)
+    populations = at.drift(
+        tracking.load_model(at.MODEL_NAME, version=scorer.version), trained_on, features, ctx.config
+    )
     before, now = (p.toPandas().to_dict("list") for p in populations)
     keys = {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "model_version": scorer.version}
     settings = ctx.config.model
@@ -63,14 +65,14 @@ def run(ctx: RunContext) -> None:
         return runner.read_partition(ctx, customer_features.TABLE, ctx.as_of)
 
     def segments(key: Mapping[str, Any]) -> None:
-        model = tracking.load_model(seg.MODEL_NAME)
+        model = tracking.load_model(seg.MODEL_NAME, version=segmenter.version)
         rows = seg.score(
             model, segmenter.tags, segmenter.version, features(), ctx.config.categories, **run_values
         )
         runner.write(ctx, customer_segments.TABLE, rows, DQ, metadata=key)
 
     def acceptance(key: Mapping[str, Any]) -> None:
-        model = tracking.load_model(at.MODEL_NAME)
+        model = tracking.load_model(at.MODEL_NAME, version=scorer.version)
         rows = at.marketing(
             model, scorer.tags, scorer.version, features(), runner.read(ctx, customer_segments.TABLE), ctx.config,
             **run_values,

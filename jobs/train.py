@@ -67,7 +67,7 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
                 tags = {tracking.FINGERPRINT_TAG: fp, "as_of": str(ctx.as_of), **trained.tags}
                 registered = tracking.log_model(client, trained.model, seg.MODEL_NAME, tags)
             model, lines = trained.model, trained.lines()
-        champion_model = tracking.load_model(seg.MODEL_NAME) if current else None
+        champion_model = tracking.load_model(seg.MODEL_NAME, version=current.version) if current else None
         found = seg.compare(model, registered.tags, champion_model, current.tags if current else {}, data)
     finally:
         data.unpersist()
@@ -132,7 +132,9 @@ def _train_or_reuse(
     holdout = labelled.where(F.col(at.HOLDOUT))
     champion = tracking.champion(client, at.MODEL_NAME)
     best = (
-        at.champion_on(tracking.load_model(at.MODEL_NAME), champion.tags, holdout, ctx.config)
+        at.champion_on(
+            tracking.load_model(at.MODEL_NAME, version=champion.version), champion.tags, holdout, ctx.config
+        )
         if champion
         else None
     )

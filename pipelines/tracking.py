@@ -28,8 +28,8 @@ from pipelines.tables import digest
 
 CHAMPION = "champion"
 # Fitted pipelines this Spark application registered or loaded, by (application, registry, model, version).
-# A version's artifacts never change, so scoring with the model training just fitted, and the drift check after it, read no model
-# files again: a load costs ~20 Spark jobs (each stage's metadata and data).
+# A version's artifacts never change, so scoring with the model training just fitted, and the drift check
+# after it, read no model files again: a load costs ~20 Spark jobs (each stage's metadata and data).
 _FITTED: dict[tuple[str, str, str, str], PipelineModel] = {}
 FINGERPRINT_TAG = "training_fingerprint"
 

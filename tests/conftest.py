@@ -82,12 +82,20 @@ def copy_lakehouse(ctx: RunContext, root: Path) -> RunContext:
     tables hold relative paths and copy as they are; the MLflow store names its artifacts by absolute path,
     so they are pointed at the copy's."""
     import shutil
-    import sqlite3
 
     shutil.copytree(ctx.config.root, root, symlinks=True)
     config = dataclasses.replace(ctx.config, root=root)
-    old, new = ctx.config.mlflow_artifact_location, config.mlflow_artifact_location
-    with sqlite3.connect(config.mlflow_dir / "mlflow.db") as db:
+    store = config.mlflow_dir / "mlflow.db"
+    if store.exists():  # a lakehouse that never trained has none
+        _replace_in_store(store, ctx.config.mlflow_artifact_location, config.mlflow_artifact_location)
+    return RunContext(ctx.spark, config, ctx.as_of, ctx.run_id, report=dict(ctx.report))
+
+
+def _replace_in_store(store: Path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in every text column of the MLflow store."""
+    import sqlite3
+
+    with sqlite3.connect(store) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
             for column in db.execute(f"PRAGMA table_info('{table}')").fetchall():
@@ -95,7 +103,6 @@ def copy_lakehouse(ctx: RunContext, root: Path) -> RunContext:
                     db.execute(
                         f'UPDATE "{table}" SET "{column[1]}" = replace("{column[1]}", ?, ?)', (old, new)
                     )
-    return RunContext(ctx.spark, config, ctx.as_of, ctx.run_id, report=dict(ctx.report))
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pipelines.runtime import RunContext
 from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
 from sample.daily import write_days
 from silver.tables import TABLES as SILVER
-from tests.conftest import DEFECTIVE_CUSTOMERS, DEFECTIVE_SEED, deliver
+from tests.conftest import DEFECTIVE_CUSTOMERS, DEFECTIVE_SEED, copy_lakehouse, deliver
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS, SEED = DEFECTIVE_CUSTOMERS, DEFECTIVE_SEED  # the lakehouse the tests start from
@@ -88,13 +88,8 @@ def _land_second_delivery(ctx: RunContext) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def runs(spark, defective, tmp_path_factory):  # type: ignore[no-untyped-def]
     # a copy of the defective lakehouse, whose first run ingested and refined everything (all "full")
-    import shutil
-
-    start, _ = defective
-    root = tmp_path_factory.mktemp("incr") / "lakehouse"
-    shutil.copytree(start.config.root, root, ignore=shutil.ignore_patterns(".writer.lock"))
-    config = dataclasses.replace(start.config, root=root)
-    first = RunContext(spark, config, start.as_of, start.run_id, report=dict(start.report))
+    first = copy_lakehouse(defective[0], tmp_path_factory.mktemp("incr") / "lakehouse")
+    config = first.config
     lakehouse = Lakehouse(spark, config)
     bronze_before = {t.name: lakehouse.read(t.bronze().name).count() for t in SILVER}
     landed = _land_second_delivery(first)
