@@ -58,21 +58,32 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+OVERLAPPED_SAMPLE = 10_000  # customers: a bigger sample is written before the session starts
+
+
 def _demo(args: argparse.Namespace) -> int:
     from jobs import run_all
     from jobs.common import start_context
     from sample import landing as sample
 
     config = config_from_args(args)
-    # Spark's start (JVM, Delta's jars) and the sample generation (pure Python) overlap.
+    landed = sample.landing_has_files(config)
+    if landed:
+        get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
+    elif args.customers > OVERLAPPED_SAMPLE:  # the session is sized to the data: write it first
+        sample.write(config, args.customers)
+        landed = True
+    if landed:
+        return _finish(
+            start_context(args, "lakehouse-demo", as_of=config.sample.end_date, config=config), run_all.run
+        )
+    # Spark's start (JVM, Delta's jars) and the sample generation (pure Python) overlap; a small sample
+    # gets the session small data gets
     with ThreadPoolExecutor(max_workers=1) as pool:
         starting = pool.submit(
             start_context, args, "lakehouse-demo", as_of=config.sample.end_date, config=config
         )
-        if sample.landing_has_files(config):
-            get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
-        else:
-            sample.write(config, args.customers)
+        sample.write(config, args.customers)
         ctx = starting.result()
     return _finish(ctx, run_all.run)
 

@@ -27,6 +27,7 @@ def spark(tmp_path_factory):  # type: ignore[no-untyped-def]
         "lakehouse-tests",
         master="local[2]",
         shuffle_partitions=2,
+        compiled=False,  # small data: interpreted expressions (see pipelines/session.py)
         catalog_dir=tmp_path_factory.mktemp("catalog"),
         extra_conf={"spark.ui.enabled": "false"},
     )
@@ -136,6 +137,17 @@ def deliver(path: Path, text: str) -> Path:
     settled = time.time() - 3600
     os.utime(path, (settled, settled))
     return path
+
+
+def read_until(process, text: str, seconds: float = 300) -> str:  # type: ignore[no-untyped-def]
+    """Read a process's output until a line holds ``text`` (or ``seconds`` pass, or the output ends)."""
+    assert process.stdout is not None
+    deadline, seen = time.monotonic() + seconds, []
+    for line in process.stdout:
+        seen.append(line)
+        if text in line or time.monotonic() > deadline:
+            break
+    return "".join(seen)
 
 
 @pytest.fixture(autouse=True)

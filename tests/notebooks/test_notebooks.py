@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import GENERATED_CUSTOMERS
+from tests.conftest import GENERATED_CUSTOMERS, read_until
 
 pytestmark = pytest.mark.e2e
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -57,27 +57,38 @@ def test_the_analyst_notebook_runs_its_queries(root):
     assert "100 best contacts" in text and not outputs(notebook, "error")
 
 
-def test_a_new_session_finds_the_published_tables_and_views_by_name(root):
-    # `lakehouse publish` (a writer) registers into <root>/catalog; a fresh process with only the catalog
-    # settings, no registration, finds the names.
+def test_a_job_publishes_while_a_sql_shell_is_open_and_a_new_session_finds_the_names(root):
+    """A reader (the SQL shell) never blocks a writer; what the writer (`lakehouse publish`) registers in
+    <root>/catalog is found by name by a fresh process with only the catalog settings."""
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
-    published = subprocess.run(
-        [sys.executable, "-m", "commands.cli", "publish", "--root", str(root), "--master", "local[1]"],
-        capture_output=True, text=True, timeout=300, env=env,
+    lakehouse = [sys.executable, "-m", "commands.cli"]
+    shell = subprocess.Popen(
+        [*lakehouse, "sql", "--root", str(root), "--master", "local[1]"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    assert published.returncode == 0, published.stderr[-3000:]
+    try:
+        assert "Statements end with ';'" in read_until(shell, "Statements end with ';'")  # open, waiting
+        published = subprocess.run(
+            [*lakehouse, "publish", "--root", str(root), "--master", "local[1]"],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert published.returncode == 0, published.stderr[-3000:]
+        out, err = shell.communicate(
+            "SELECT sum(customers) AS total FROM gold.segment_summary;\n", timeout=120
+        )
+    finally:
+        shell.kill()
+    assert shell.returncode == 0, err[-2000:]
+    assert f"|{GENERATED_CUSTOMERS}|" in out.replace(" ", "")
     script = (
         "from pathlib import Path; from pipelines.session import build_session; "
         f"spark = build_session('check', master='local[1]', catalog_dir=Path({str(root / 'catalog')!r})); "
         "print('customers', spark.sql('SELECT sum(customers) FROM gold.segment_summary').first()[0]); "
-        "print('tables', spark.sql('SHOW TABLES IN gold').count())"
+        "print('tables', sorted(r.tableName for r in spark.sql('SHOW TABLES IN gold').collect()))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"customers {GENERATED_CUSTOMERS}" in done.stdout
+    assert "'customer_marketing'" in done.stdout and "'campaign_targets'" in done.stdout  # a table, a view

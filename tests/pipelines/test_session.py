@@ -59,6 +59,14 @@ def test_shuffle_partitions_follow_the_data_one_per_core_on_small_data():  # typ
     assert session.sized_partitions(10**13, 2) == session.MAX_PARTITIONS
 
 
+def test_small_data_is_interpreted_and_large_data_compiled(spark):  # type: ignore[no-untyped-def]
+    assert not session.sized_codegen(0) and not session.sized_codegen(session.COMPILED_BYTES)
+    assert session.sized_codegen(session.COMPILED_BYTES + 1)
+    # the tests' session is built for small data
+    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"
+
+
 def test_the_cores_of_a_master():  # type: ignore[no-untyped-def]
     assert session.cores_of("local[3]") == 3 and session.cores_of("local") == 1
     assert session.cores_of("local[*]") == session.cores_of("spark://host:7077") == os.cpu_count()
