@@ -23,7 +23,7 @@ from typing import Any
 
 import deltalake
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.config import LAYERS, Config
@@ -73,6 +73,9 @@ def digest(df: DataFrame, columns: Sequence[str]) -> tuple[int, int]:
 
 
 _CATALOG_LOCK = threading.Lock()  # stages write tables from several threads; the catalog is not atomic
+
+
+GONE = "_gone"  # a MERGE source row that deletes the stored row of its key
 
 
 class Lakehouse:
@@ -216,8 +219,8 @@ class Lakehouse:
         strictly newer, so late, out-of-order or repeated deliveries never overwrite newer data; without it,
         a row replaces the stored one when any column differs. Identical rows are never rewritten, so a
         rerun commits no change. ``complete``: ``df`` is the table's whole content, so a differing row
-        always replaces the stored one and a stored key missing from ``df`` is deleted (a second commit,
-        only when there is such a key). ``metadata`` goes into its commits (a MERGE that changes nothing
+        always replaces the stored one and a stored key missing from ``df`` is deleted, in the same MERGE
+        and commit. ``metadata`` goes into its commits (a MERGE that changes nothing
         commits nothing)."""
         if not contract.primary_key:
             raise TableError(f"{contract.name}: MERGE needs a primary key in the contract")
@@ -245,26 +248,36 @@ class Lakehouse:
         changes = source.join(target, reduce(and_, same_key, unchanged), how="left_anti")
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
         changed = f"s.`{sequenced}` > t.`{sequenced}`" if sequenced else "true"
+        columns: dict[str, str | Column] = {f"`{c}`": f"s.`{c}`" for c in contract.columns}
+        if complete and before > 0:  # version 0 is the empty table ensure() created: nothing to delete
+            # the stored keys missing from ``df`` join the changes as deletions: one MERGE, one commit
+            keys = list(contract.primary_key)
+            gone = target.select(*[F.col(f"t.`{k}`").alias(k) for k in keys]).join(
+                source.select(*keys), keys, "left_anti"
+            )
+            fields = {f.name: f.dataType for f in contract.schema.fields}
+            changes = changes.withColumn(GONE, F.lit(False)).unionByName(
+                gone.select(
+                    *[
+                        F.col(c) if c in keys else F.lit(None).cast(fields[c]).alias(c)
+                        for c in contract.columns
+                    ],
+                    F.lit(True).alias(GONE),
+                )
+            )
+        else:
+            changes = changes.withColumn(GONE, F.lit(False))
         with self._commit_metadata(metadata):
             (
                 table.alias("t")
                 .merge(changes.alias("s"), on)
-                .whenMatchedUpdateAll(condition=changed)
-                .whenNotMatchedInsertAll()
+                .whenMatchedDelete(condition=f"s.{GONE}")
+                .whenMatchedUpdate(condition=f"NOT s.{GONE} AND {changed}", set=columns)
+                .whenNotMatchedInsert(condition=f"NOT s.{GONE}", values=columns)
                 .execute()
             )
-        upserted = self._result(contract.name)
-        metrics = dict(upserted.metrics) if upserted.version != before else {}
-        if complete and before > 0:  # version 0 is the empty table ensure() created: nothing to delete
-            keys = [f"`{k}`" for k in contract.primary_key]
-            gone = (
-                table.toDF().select(*keys).join(source.select(*keys), list(contract.primary_key), "left_anti")
-            )
-            with self._commit_metadata(metadata):
-                table.alias("t").merge(gone.alias("s"), on).whenMatchedDelete().execute()
-            deleted = self._result(contract.name)
-            if deleted.version != max(before, upserted.version):
-                metrics["numTargetRowsDeleted"] = deleted.metric("numTargetRowsDeleted")
+        merged = self._result(contract.name)
+        metrics = dict(merged.metrics) if merged.version != before else {}
         version = self.version(contract.name)
         # Delta commits nothing for an empty source: a commit's metrics are only ours if we made it
         return WriteResult(contract.name, version, "MERGE", metrics)
