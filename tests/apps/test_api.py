@@ -193,7 +193,7 @@ def test_decile_numbers_as_spark_ntile_does() -> None:
 def test_the_load_test_reports_every_request_and_no_failure(generated):  # type: ignore[no-untyped-def]
     """`lakehouse loadtest` on a small scale: it starts its own server, and its last line is the totals."""
     command = [sys.executable, "-m", "commands.cli", "loadtest", "--root", str(generated.config.root),
-               "--users", "20", "--seconds", "5", "--spawn-rate", "20"]  # fmt: skip
+               "--users", "20", "--seconds", "3", "--spawn-rate", "20"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     totals = json.loads(done.stdout.strip().splitlines()[-1])

@@ -17,7 +17,7 @@ from sample import landing
 from tests.conftest import SMALL_TRAINING
 
 pytestmark = pytest.mark.e2e
-HOUSEHOLDS = 500
+HOUSEHOLDS = 300
 GROCERY = Path(__file__).resolve().parents[2] / "lakehouse.grocery.toml"
 
 

@@ -5,6 +5,7 @@ any later session."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,8 +60,12 @@ def test_the_analyst_notebook_runs_its_queries(root):
 
 def test_a_job_publishes_while_a_sql_shell_is_open_and_a_new_session_finds_the_names(root):
     """A reader (the SQL shell) never blocks a writer; what the writer (`lakehouse publish`) registers in
-    <root>/catalog is found by name by a fresh process with only the catalog settings."""
+    <root>/catalog is found by name by a fresh process with only the catalog settings. The catalog is
+    left as a process killed while Derby created it leaves it (``metastore_db`` without
+    ``service.properties``): the writer creates it again instead of failing."""
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    shutil.rmtree(root / "catalog", ignore_errors=True)  # only this test writes the lakehouse's catalog
+    (root / "catalog" / "metastore_db" / "seg0").mkdir(parents=True)
     lakehouse = [sys.executable, "-m", "commands.cli"]
     shell = subprocess.Popen(
         [*lakehouse, "sql", "--root", str(root), "--master", "local[1]"],
@@ -73,6 +78,10 @@ def test_a_job_publishes_while_a_sql_shell_is_open_and_a_new_session_finds_the_n
             capture_output=True, text=True, timeout=300, env=env,
         )  # fmt: skip
         assert published.returncode == 0, published.stderr[-3000:]
+        assert "left half created by a stopped process" in published.stderr
+        assert "tables, 4 views" in published.stdout + published.stderr
+        assert "Ivy Default Cache" not in published.stderr  # Delta's jars named by path, resolved before
+        assert (root / "catalog" / "metastore_db" / "service.properties").is_file()
         out, err = shell.communicate(
             "SELECT sum(customers) AS total FROM gold.segment_summary;\n", timeout=120
         )
