@@ -80,6 +80,8 @@ class IngestResult:
     extra_column_rows: int = 0  # rows carrying columns outside the raw contract (kept in _extra_columns)
     rejected: list[str] = field(default_factory=list)
     version: int | None = None
+    settling: int = 0  # files left for the next run: modified within ingest.settle_seconds
+    eligible_at: float | None = None  # when the last of them is old enough (epoch seconds)
     log_rows: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
 
 
@@ -487,6 +489,10 @@ def ingest_source(
     source = _source(table)
     result = IngestResult(table.name)
     found = triage(ctx, table, log, history)
+    if found.settling:
+        result.settling = len(found.settling)
+        newest = max(p.stat().st_mtime for p in found.settling)
+        result.eligible_at = newest + ctx.config.ingest.settle_seconds
     ingested_at = datetime.now(timezone.utc)  # to the microsecond: it tells two ingestions of a file apart
     for delivery in found.changed:
         error = (
@@ -574,6 +580,24 @@ def ingest_all(ctx: RunContext, tables: Sequence[Table], log: Table) -> list[Ing
     finally:
         write_log(ctx, log, results)
     return results
+
+
+def require_rows(ctx: RunContext, results: Sequence[IngestResult]) -> None:
+    """Stop a run that has nothing to work on because every landed file is still settling: bronze holds
+    no row, and the next stages need some. The line says how many files, when they become eligible, and
+    how to change ``ingest.settle_seconds``."""
+    settling = [r for r in results if r.settling]
+    if not settling or any(ctx.lakehouse.row_count(r.table) for r in results):
+        return
+    files = sum(r.settling for r in settling)
+    eligible = max(r.eligible_at or 0.0 for r in settling)
+    when = datetime.fromtimestamp(eligible, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    seconds = ctx.config.ingest.settle_seconds
+    raise IngestError(
+        f"nothing to ingest: all {files:,} landed file(s) were modified in the last {seconds} s "
+        f"(ingest.settle_seconds) and may still be being written; they become eligible at {when}. Run "
+        "again then, or lower ingest.settle_seconds for files that land whole (0: no wait)"
+    )
 
 
 def land(config: Config, table: Table, path: Path) -> Path:

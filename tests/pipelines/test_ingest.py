@@ -1,14 +1,17 @@
 import dataclasses
 import json
 import os
-from datetime import date
+import re
+import time
+from datetime import date, datetime, timezone
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from bronze import customers, orders
 from ops.ingest_log import TABLE as INGEST_LOG
-from pipelines.ingest import create_tables, ingest_all, ingest_source
+from pipelines.ingest import IngestError, create_tables, ingest_all, ingest_source, require_rows
 from pipelines.runtime import RunContext
 from tests.conftest import deliver
 
@@ -216,8 +219,22 @@ def test_a_file_still_being_written_waits_for_the_next_run(ctx):
     waiting = ingest(ctx, orders.TABLE)
     assert (waiting.files, waiting.log_rows) == (0, [])
     assert not ctx.lakehouse.read("bronze.orders").count()
+    # nothing in bronze for the next stages: the run stops there, saying why and when, in one line
+    with pytest.raises(IngestError) as stopped:
+        require_rows(ctx, [waiting])
+    message = str(stopped.value)
+    assert "\n" not in message and "all 1 landed file(s)" in message and "ingest.settle_seconds" in message
+    eligible = re.search(r"eligible at (\S+ \S+) UTC", message)
+    assert eligible is not None
+    at = datetime.strptime(eligible[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    assert abs(at - (path.stat().st_mtime + ctx.config.ingest.settle_seconds)) < 1
     deliver(path, order_line("o-1") + order_line("o-2"))  # finished, and settled
-    assert (ingest(ctx, orders.TABLE).rows, ctx.lakehouse.read("bronze.orders").count()) == (2, 2)
+    done = ingest(ctx, orders.TABLE)
+    assert (done.rows, ctx.lakehouse.read("bronze.orders").count()) == (2, 2)
+    later = ctx.config.landing("orders") / "orders_later.jsonl"
+    later.write_text(order_line("o-3"))  # settling, but bronze has rows to work on: the run goes on
+    assert time.time() - later.stat().st_mtime < ctx.config.ingest.settle_seconds
+    require_rows(ctx, [done, ingest(ctx, orders.TABLE)])
 
 
 def test_a_landed_name_delivered_again_with_other_content_is_refused_once_by_default(ctx):
