@@ -8,25 +8,34 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import GENERATED_CUSTOMERS, read_until
+from tests.conftest import GENERATED_CUSTOMERS
 
 pytestmark = pytest.mark.e2e
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def execute(name: str, root: Path) -> nbformat.NotebookNode:
+def execute(
+    name: str, root: Path, after_first_cell: Callable[[], None] | None = None
+) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a new kernel; ``after_first_cell`` runs while the kernel is open
+    after its first cell (which opens the lakehouse)."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     env = {**os.environ, "LAKEHOUSE_ROOT": str(root), "SPARK_LOCAL_IP": "127.0.0.1"}
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
     )
-    client.execute(env=env)
+    with client.setup_kernel(env=env):
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+            if index == 0 and after_first_cell is not None:
+                after_first_cell()
     return notebook
 
 
@@ -52,43 +61,38 @@ def test_the_exploration_notebook_runs_and_plots(root):
     assert not outputs(notebook, "error")
 
 
-def test_the_analyst_notebook_runs_its_queries(root):
-    notebook = execute("analyst_queries.ipynb", root)
-    text = "".join(o.get("text", "") for o in outputs(notebook, "stream"))
-    assert "100 best contacts" in text and not outputs(notebook, "error")
-
-
-def test_a_job_publishes_while_a_sql_shell_is_open_and_a_new_session_finds_the_names(root):
-    """A reader (the SQL shell) never blocks a writer; what the writer (`lakehouse publish`) registers in
-    <root>/catalog is found by name by a fresh process with only the catalog settings. The catalog is
-    left as a process killed while Derby created it leaves it (``metastore_db`` without
-    ``service.properties``): the writer creates it again instead of failing."""
+def test_the_analyst_notebook_runs_while_a_job_publishes_and_a_new_session_finds_the_names(root):
+    """The notebook is a reader: with its session open, a writer (`lakehouse publish`) runs, finds the
+    catalog as a process killed while Derby created it leaves it (``metastore_db`` without
+    ``service.properties``) and creates it again; a fresh process with only the catalog settings then
+    finds what the writer registered in <root>/catalog by name."""
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     shutil.rmtree(root / "catalog", ignore_errors=True)  # only this test writes the lakehouse's catalog
     (root / "catalog" / "metastore_db" / "seg0").mkdir(parents=True)
-    lakehouse = [sys.executable, "-m", "commands.cli"]
-    shell = subprocess.Popen(
-        [*lakehouse, "sql", "--root", str(root), "--master", "local[1]"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        assert "Statements end with ';'" in read_until(shell, "Statements end with ';'")  # open, waiting
-        published = subprocess.run(
-            [*lakehouse, "publish", "--root", str(root), "--master", "local[1]"],
-            capture_output=True, text=True, timeout=300, env=env,
-        )  # fmt: skip
-        assert published.returncode == 0, published.stderr[-3000:]
-        assert "left half created by a stopped process" in published.stderr
-        assert "tables, 4 views" in published.stdout + published.stderr
-        assert "Ivy Default Cache" not in published.stderr  # Delta's jars named by path, resolved before
-        assert (root / "catalog" / "metastore_db" / "service.properties").is_file()
-        out, err = shell.communicate(
-            "SELECT sum(customers) AS total FROM gold.segment_summary;\n", timeout=120
-        )
-    finally:
-        shell.kill()
-    assert shell.returncode == 0, err[-2000:]
-    assert f"|{GENERATED_CUSTOMERS}|" in out.replace(" ", "")
+    published: list[subprocess.CompletedProcess] = []  # type: ignore[type-arg]
+
+    def publish() -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "commands.cli",
+            "publish",
+            "--root",
+            str(root),
+            "--master",
+            "local[1]",
+        ]
+        published.append(subprocess.run(command, capture_output=True, text=True, timeout=300, env=env))
+
+    notebook = execute("analyst_queries.ipynb", root, after_first_cell=publish)
+    text = "".join(o.get("text", "") for o in outputs(notebook, "stream"))
+    assert "100 best contacts" in text and not outputs(notebook, "error")
+    (job,) = published
+    assert job.returncode == 0, job.stderr[-3000:]
+    assert "left half created by a stopped process" in job.stderr
+    assert "tables, 4 views" in job.stdout + job.stderr
+    assert "Ivy Default Cache" not in job.stderr  # Delta's jars named by path, resolved before
+    assert (root / "catalog" / "metastore_db" / "service.properties").is_file()
     script = (
         "from pathlib import Path; from pipelines.session import build_session; "
         f"spark = build_session('check', master='local[1]', catalog_dir=Path({str(root / 'catalog')!r})); "
