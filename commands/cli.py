@@ -67,22 +67,20 @@ def _demo(args: argparse.Namespace) -> int:
     from sample import landing as sample
 
     config = config_from_args(args)
-    landed = sample.landing_has_files(config)
-    if landed:
+
+    def start() -> RunContext:
+        return start_context(args, "lakehouse-demo", as_of=config.sample.end_date, config=config)
+
+    if sample.landing_has_files(config):
         get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
-    elif args.customers > OVERLAPPED_SAMPLE:  # the session is sized to the data: write it first
+        return _finish(start(), run_all.run)
+    if args.customers > OVERLAPPED_SAMPLE:  # the session is sized to the data: write it first
         sample.write(config, args.customers)
-        landed = True
-    if landed:
-        return _finish(
-            start_context(args, "lakehouse-demo", as_of=config.sample.end_date, config=config), run_all.run
-        )
-    # Spark's start (JVM, Delta's jars) and the sample generation (pure Python) overlap; a small sample
-    # gets the session small data gets
+        return _finish(start(), run_all.run)
+    # a small sample: Spark's start (JVM, Delta's jars) and its generation (pure Python) overlap, and the
+    # session is the one small data gets
     with ThreadPoolExecutor(max_workers=1) as pool:
-        starting = pool.submit(
-            start_context, args, "lakehouse-demo", as_of=config.sample.end_date, config=config
-        )
+        starting = pool.submit(start)
         sample.write(config, args.customers)
         ctx = starting.result()
     return _finish(ctx, run_all.run)

@@ -249,6 +249,7 @@ class Lakehouse:
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
         changed = f"s.`{sequenced}` > t.`{sequenced}`" if sequenced else "true"
         columns: dict[str, str | Column] = {f"`{c}`": f"s.`{c}`" for c in contract.columns}
+        changes = changes.withColumn(GONE, F.lit(False))
         if complete and before > 0:  # version 0 is the empty table ensure() created: nothing to delete
             # the stored keys missing from ``df`` join the changes as deletions: one MERGE, one commit
             keys = list(contract.primary_key)
@@ -256,17 +257,10 @@ class Lakehouse:
                 source.select(*keys), keys, "left_anti"
             )
             fields = {f.name: f.dataType for f in contract.schema.fields}
-            changes = changes.withColumn(GONE, F.lit(False)).unionByName(
-                gone.select(
-                    *[
-                        F.col(c) if c in keys else F.lit(None).cast(fields[c]).alias(c)
-                        for c in contract.columns
-                    ],
-                    F.lit(True).alias(GONE),
-                )
-            )
-        else:
-            changes = changes.withColumn(GONE, F.lit(False))
+            deletions = [
+                F.col(c) if c in keys else F.lit(None).cast(fields[c]).alias(c) for c in contract.columns
+            ]
+            changes = changes.unionByName(gone.select(*deletions, F.lit(True).alias(GONE)))
         with self._commit_metadata(metadata):
             (
                 table.alias("t")
@@ -277,10 +271,9 @@ class Lakehouse:
                 .execute()
             )
         merged = self._result(contract.name)
-        metrics = dict(merged.metrics) if merged.version != before else {}
-        version = self.version(contract.name)
         # Delta commits nothing for an empty source: a commit's metrics are only ours if we made it
-        return WriteResult(contract.name, version, "MERGE", metrics)
+        metrics = dict(merged.metrics) if merged.version != before else {}
+        return WriteResult(contract.name, merged.version, "MERGE", metrics)
 
     @contextmanager
     def _commit_metadata(self, metadata: Mapping[str, Any] | None) -> Iterator[None]:
