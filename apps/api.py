@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 import numpy as np
@@ -179,29 +180,47 @@ def answer(
     columns = columns_of(model, customers)
     probabilities = portable.probabilities(model, columns)
     explained = portable.reasons(model, columns)
+    warned = [
+        [*unused(model, customer), *outside]
+        for customer, outside in zip(customers, portable.out_of_range(model, columns), strict=True)
+    ]
     money, thresholds = model["economics"], model["thresholds"]
     return [
         {
             "customer_id": customer.get("customer_id"),
+            **({"as_of_date": str(customer["as_of_date"])} if customer.get("as_of_date") else {}),
             "probability": float(p),
             "decile": decile(loaded.ranked, float(p)),
             "expected_profit": float(p) * money["revenue"] - money["contact_cost"],
             "contact": {o: bool(p >= thresholds[o]) for o in OBJECTIVES},
             "reasons": reasons,
+            "warnings": warnings,
             "model_version": loaded.version,
         }
-        for customer, p, reasons in zip(customers, probabilities, explained, strict=True)
+        for customer, p, reasons, warnings in zip(customers, probabilities, explained, warned, strict=True)
     ]
 
 
-def request_models(model: Mapping[str, Any]) -> tuple[type[BaseModel], type[BaseModel]]:
+def unused(model: Mapping[str, Any], customer: Mapping[str, Any]) -> list[str]:
+    """A warning for each input given that the model leaves out (a column blank when it was trained)."""
+    left_out = model.get("left_out") or {}
+    return [
+        f"{c} is not used by the model: {why}" for c, why in left_out.items() if customer.get(c) is not None
+    ]
+
+
+def request_models(
+    model: Mapping[str, Any], features: Sequence[str] = ()
+) -> tuple[type[BaseModel], type[BaseModel]]:
     """(one customer, a request of up to MAX_BATCH customers) with the champion's inputs as fields:
-    numbers finite, categories as text, each optional (missing: the training median, or "unknown"); any
-    other field is refused."""
+    numbers finite, categories as text, each optional (missing: the training median, or "unknown"), and
+    ``features``' other numbers, so a ``gold.customer_features`` row is accepted as it is (its keys are
+    echoed back; an input the model leaves out is answered with a warning); any other field is refused."""
     number = Annotated[float, Field(allow_inf_nan=False)] | None
-    fields: dict[str, Any] = {"customer_id": (int | None, None)}
-    fields |= {c: (number, None) for c in model["numeric"]}
+    fields: dict[str, Any] = {"customer_id": (int | None, None), "as_of_date": (date | None, None)}
+    fields |= {c: (number, None) for c in dict.fromkeys([*model["numeric"], *features])}
     fields |= {c: (str | None, None) for c in model["categorical"]}
+
     strict = ConfigDict(extra="forbid")
     customer = create_model("Customer", __config__=strict, **fields)
     batch = Annotated[list[customer], Field(min_length=1, max_length=MAX_BATCH)]  # type: ignore[valid-type]
@@ -215,7 +234,8 @@ def _where(loc: Sequence[Any]) -> str:
 
 def create_app(lakehouse: Lakehouse) -> FastAPI:
     app = FastAPI(title="Marketing lakehouse scoring API", version="1")
-    _, PredictRequest = request_models(lakehouse.loaded.model)
+    every = customer_features.numeric_columns(lakehouse.config.vocabulary)
+    _, PredictRequest = request_models(lakehouse.loaded.model, every)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -228,7 +248,11 @@ def create_app(lakehouse: Lakehouse) -> FastAPI:
         loaded = lakehouse.loaded
         return {
             "status": "ok" if lakehouse.refresh_error is None else "stale",
-            "model": {"name": MODEL_NAME, "version": loaded.version},
+            "model": {
+                "name": MODEL_NAME,
+                "version": loaded.version,
+                "left_out": loaded.model.get("left_out") or {},
+            },
             "as_of": loaded.as_of,
             "rows": len(loaded.marketing),
             "tables": {MARKETING: loaded.marketing_version, FEATURES: loaded.features_version},

@@ -97,7 +97,12 @@ def what_if_page() -> None:
     loaded = house.current()
     model = loaded.model
     st.title("What-if")
-    st.caption(f"{MODEL} v{loaded.version}: an empty number is filled with the training median")
+    st.caption(
+        f"{MODEL} v{loaded.version}: an empty number is filled with the training median before the "
+        "model derives its ratios and logs from the numbers"
+    )
+    if left_out := model.get("left_out"):
+        st.caption("Not used by the model: " + "; ".join(f"{c} ({why})" for c, why in left_out.items()))
     with st.form("what-if"):
         values: dict[str, object] = {}
         columns = st.columns(3)
@@ -111,6 +116,8 @@ def what_if_page() -> None:
     if submitted:
         result = answer(loaded, model, [values])[0]
         st.metric("probability of accepting", f"{result['probability']:.4f}")
+        for warning in result["warnings"]:
+            st.warning(warning)
         st.write(
             f"decile {result['decile']} of today's customers; expected profit {result['expected_profit']:.2f}"
         )
@@ -132,6 +139,14 @@ def model_page() -> None:
         if k in champion.metrics
     }
     st.dataframe(pd.DataFrame([metrics]), hide_index=True)
+    promotions = pandas_io.read_table("ops.model_promotions", house.config)
+    if flags := views.champion_flags(promotions, MODEL, champion.version):
+        st.warning(
+            f"Flagged: v{champion.version} on its holdout: {flags}. It is champion because something must "
+            "score; compare it with the baselines below before trusting its targets."
+        )
+    if left_out := loaded.model.get("left_out"):
+        st.caption("Inputs left out: " + "; ".join(f"{c} ({why})" for c, why in left_out.items()))
     comparison = tracking.logged_table(house.client, champion.run_id, "model_comparison.json")
     if comparison is not None:
         st.markdown("**Against the baselines** (same holdout)")
@@ -145,7 +160,6 @@ def model_page() -> None:
     if report:
         st.image(report, caption="holdout: ROC, precision-recall, reliability, lift, cumulative gain")
     st.markdown("**Promotion history**")
-    promotions = pandas_io.read_table("ops.model_promotions", house.config)
     st.dataframe(promotions.sort_values("decided_at", ascending=False), hide_index=True)
     st.markdown("**Drift** since the champion's training (latest run)")
     drift = _latest("ops.feature_drift", house, loaded.as_of)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from gold.objectives import contact_column
+from ops import model_promotions
 
 TARGET_COLUMNS = ["customer_id", "segment_name", "acceptance_probability", "expected_profit", "decile"]
 
@@ -84,3 +85,12 @@ def totals(chosen: pd.DataFrame) -> Mapping[str, Any]:
         "acceptances": float(chosen["acceptance_probability"].sum()),
         "profit": float(chosen["expected_profit"].sum()),
     }
+
+
+def champion_flags(promotions: pd.DataFrame, model: str, version: str) -> str | None:
+    """What the newest decision that left ``version`` of ``model`` champion flagged about it
+    (``ops.model_promotions`` rows), or None."""
+    if "champion_flags" not in promotions:
+        return None
+    rows = model_promotions.history(promotions.to_dict("records"), model)
+    return "; ".join(model_promotions.champion_flags(rows, version)) or None

@@ -24,7 +24,7 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from gold.customer_features import CATEGORICAL, orders_column, spend_column
+from gold.customer_features import CATEGORICAL, numeric_columns, orders_column, spend_column
 from pipelines.config import Vocabulary
 
 LABEL = "label"
@@ -129,6 +129,24 @@ def class_weights(labelled: DataFrame, positive_weight: float) -> DataFrame:
     return labelled.withColumn(WEIGHT, F.when(F.col(LABEL) == 1.0, base * positive_weight).otherwise(base))
 
 
+def model_inputs(
+    vocabulary: Vocabulary, left_out: Sequence[str] = ()
+) -> tuple[list[str], dict[str, Derived]]:
+    """The model's numeric inputs and engineered inputs, without ``left_out`` and what derives from it."""
+    gone = set(left_out)
+    numeric = [c for c in numeric_columns(vocabulary) if c not in gone]
+    engineered = {
+        name: d
+        for name, d in engineered_features(vocabulary).items()
+        if name not in gone and not gone & set(d.args)
+    }
+    return numeric, engineered
+
+
+def imputed(column: str) -> str:
+    return f"{column}_imputed"
+
+
 def build_pipeline(
     numeric: Sequence[str],
     seed: int,
@@ -138,17 +156,20 @@ def build_pipeline(
     weighted: bool = False,
     estimator: str = "logistic",
 ) -> Pipeline:
-    """Engineered features, impute (medians of the data it is fitted on), one-hot encode, assemble,
-    standardize, then LogisticRegression (``estimator="gbt"``: gradient-boosted trees, a baseline)."""
+    """Impute the numeric inputs (medians of the data it is fitted on), derive the engineered inputs from
+    the imputed ones (a missing input is filled before anything is derived from it), one-hot encode,
+    assemble, standardize, then LogisticRegression (``estimator="gbt"``: gradient-boosted trees, a
+    baseline)."""
     engineered = dict(engineered or {})
-    inputs = [*numeric, *engineered]
-    imputed = [f"{c}_imputed" for c in inputs]
     indexed = [f"{c}_index" for c in CATEGORICAL]
     encoded = [f"{c}_onehot" for c in CATEGORICAL]
-    derived = ", ".join(f"CAST({expr.sql()} AS DOUBLE) AS {name}" for name, expr in engineered.items())
-    stages = [SQLTransformer(statement=f"SELECT *{', ' + derived if derived else ''} FROM __THIS__")]
-    stages += [
-        Imputer(inputCols=inputs, outputCols=imputed, strategy="median"),
+    derived = ", ".join(
+        f"CAST({Derived(d.op, tuple(imputed(a) for a in d.args)).sql()} AS DOUBLE) AS {name}"
+        for name, d in engineered.items()
+    )
+    stages = [
+        Imputer(inputCols=list(numeric), outputCols=[imputed(c) for c in numeric], strategy="median"),
+        SQLTransformer(statement=f"SELECT *{', ' + derived if derived else ''} FROM __THIS__"),
         StringIndexer(
             inputCols=list(CATEGORICAL),
             outputCols=indexed,
@@ -156,7 +177,9 @@ def build_pipeline(
             stringOrderType="alphabetAsc",
         ),
         OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"),
-        VectorAssembler(inputCols=[*imputed, *encoded], outputCol=RAW_VECTOR),
+        VectorAssembler(
+            inputCols=[*[imputed(c) for c in numeric], *engineered, *encoded], outputCol=RAW_VECTOR
+        ),
         StandardScaler(inputCol=RAW_VECTOR, outputCol=FEATURES_VECTOR, withMean=True, withStd=True),
     ]
     if estimator == "gbt":

@@ -9,6 +9,7 @@ Pure functions of DataFrames and settings: the train job logs what they return a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,8 +90,9 @@ def economics(settings: ModelSettings) -> objectives.Economics:
 
 
 def campaigns_of(rows: Sequence[Row]) -> list[Campaign]:
-    """``campaign_responses.completed`` rows (newest first) as campaigns."""
-    return [Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows]
+    """``campaign_responses.completed`` rows (newest first) as campaigns; one with no contact the features
+    describe is left out."""
+    return [Campaign(**{k: r[k] for k in Campaign.__dataclass_fields__}) for r in rows if r["contacts"]]
 
 
 def plan(completed: Sequence[Row], as_of: date, settings: ModelSettings) -> Plan:
@@ -145,7 +147,7 @@ def fingerprint_inputs(config: Config, training: Plan) -> tuple[list[str], dict[
     """The columns and parameters whose values decide the trained model (reruns on equal ones reuse it)."""
     settings = config.model
     money = economics(settings)
-    numeric = customer_features.numeric_columns(config.vocabulary)
+    numeric, engineered = acceptance.model_inputs(config.vocabulary, settings.left_out_inputs)
     params = {
         "campaigns": [c.campaign_id for c in training.train],
         "holdout": [c.campaign_id for c in training.holdout] or training.kind,
@@ -157,11 +159,41 @@ def fingerprint_inputs(config: Config, training: Plan) -> tuple[list[str], dict[
         "max_training_rows": settings.max_training_rows,
         "seed": settings.seed,
         "numeric": numeric,
-        "engineered": sorted(acceptance.engineered_features(config.vocabulary)),
+        "engineered": sorted(engineered),
+        "left_out": sorted(left_out(config)),
         "economics": [money.contact_cost, money.revenue],
     }
-    columns = ["customer_id", "campaign_id", acceptance.LABEL, *numeric, "education", "marital_status"]
+    every = customer_features.numeric_columns(config.vocabulary)
+    columns = ["customer_id", "campaign_id", acceptance.LABEL, *every, "education", "marital_status"]
     return columns, params
+
+
+def blank_inputs(training_rows: DataFrame, config: Config) -> list[str]:
+    """The numeric inputs without a value in any of ``training_rows`` (one Spark job): a retailer that never
+    records a field. The model cannot learn from them, nor fill them."""
+    numeric = customer_features.numeric_columns(config.vocabulary)
+    found = training_rows.agg(
+        *[F.count(F.nanvl(F.col(c).cast("double"), F.lit(None))).alias(c) for c in numeric]
+    )
+    counts = found.collect()[0].asDict()
+    return [c for c in numeric if not counts[c]]
+
+
+def leaving_out(config: Config, blank: Sequence[str]) -> Config:
+    """``config`` whose acceptance model also leaves out ``blank``."""
+    kept = tuple(dict.fromkeys([*config.model.left_out_inputs, *blank]))
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, left_out_inputs=kept))
+
+
+def left_out(config: Config) -> dict[str, str]:
+    """The inputs the acceptance model leaves out, with why: blank in every training row (or named in
+    model.left_out_inputs), or derived from such an input."""
+    gone = config.model.left_out_inputs
+    why = {c: "blank in every training row (or named in model.left_out_inputs)" for c in gone}
+    for name, derived in acceptance.engineered_features(config.vocabulary).items():
+        if name not in why and set(derived.args) & set(gone):
+            why[name] = "derived from " + ", ".join(a for a in derived.args if a in gone)
+    return why
 
 
 def sampling_rate(rows: int, acceptances: int, max_rows: int) -> float:
@@ -247,12 +279,9 @@ def fit(
     weighted = candidate.positive_weight != 1.0 or rate < 1.0
     if weighted:
         fit_on = acceptance.class_weights(fit_on, candidate.positive_weight)
+    numeric, engineered = acceptance.model_inputs(config.vocabulary, settings.left_out_inputs)
     return acceptance.build_pipeline(
-        customer_features.numeric_columns(config.vocabulary),
-        settings.seed,
-        candidate.reg_param,
-        engineered=acceptance.engineered_features(config.vocabulary),
-        weighted=weighted,
+        numeric, settings.seed, candidate.reg_param, engineered=engineered, weighted=weighted
     ).fit(fit_on)
 
 
@@ -260,6 +289,17 @@ def holdout_scores(model: PipelineModel, holdout: DataFrame) -> pd.DataFrame:
     """A fitted pipeline's probabilities for the held-out rows, with their labels (one Spark job)."""
     scored = acceptance.probabilities(model.transform(holdout))
     return scored.select(acceptance.LABEL, F.col(acceptance.PROBABILITY).alias("probability")).toPandas()
+
+
+def baselines(comparison: pd.DataFrame | None) -> dict[str, dict[str, float]]:
+    """The baselines' ROC AUC and profit on the holdout, from a comparison table (``compare_on_folds``:
+    one row per model); none without one."""
+    if comparison is None:
+        return {}
+    others = comparison.drop(index=model_selection.MODEL, errors="ignore")
+    return {
+        str(m): {"roc_auc": float(r["roc_auc"]), "profit": float(r["profit"])} for m, r in others.iterrows()
+    }
 
 
 def champion_threshold(tags: Mapping[str, str]) -> float:
@@ -419,18 +459,42 @@ def train(
         metrics,
         scored,
         acceptance_drivers.from_model(model, labelled_rows),
-        portable_form(model, {o: d.threshold for o, d in decisions.items()}, config),
+        portable_form(
+            model,
+            {o: d.threshold for o, d in decisions.items()},
+            config,
+            input_ranges(model, labelled_rows.where(~F.col(HOLDOUT)), config),
+        ),
         budget,
     )
 
 
-def portable_form(model: PipelineModel, thresholds: Mapping[str, float], config: Config) -> dict[str, Any]:
+def input_ranges(
+    model: PipelineModel, training_rows: DataFrame, config: Config
+) -> dict[str, tuple[float, float]]:
+    """Each numeric and engineered input's smallest and largest value in the training rows, as the fitted
+    pipeline computes them (filled, then derived): one Spark job."""
+    numeric, engineered = acceptance.model_inputs(config.vocabulary, config.model.left_out_inputs)
+    computed = PipelineModel(stages=model.stages[:2]).transform(training_rows)
+    columns = {c: acceptance.imputed(c) for c in numeric} | {c: c for c in engineered}
+    found = computed.agg(
+        *[F.min(source).alias(f"min {c}") for c, source in columns.items()],
+        *[F.max(source).alias(f"max {c}") for c, source in columns.items()],
+    ).collect()[0]
+    return {c: (float(found[f"min {c}"]), float(found[f"max {c}"])) for c in columns}
+
+
+def portable_form(
+    model: PipelineModel,
+    thresholds: Mapping[str, float],
+    config: Config,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, Any]:
     """The fitted pipeline as plain JSON (``gold.portable``) with what a decision needs besides the
     probability: each objective's threshold and the campaign economics."""
-    vocabulary, money = config.vocabulary, economics(config.model)
-    exported = portable.export(
-        model, customer_features.numeric_columns(vocabulary), acceptance.engineered_features(vocabulary)
-    )
+    money = economics(config.model)
+    numeric, engineered = acceptance.model_inputs(config.vocabulary, config.model.left_out_inputs)
+    exported = portable.export(model, numeric, engineered, ranges, left_out(config))
     return exported | {
         "model": MODEL_NAME,
         "thresholds": dict(thresholds),

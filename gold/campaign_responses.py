@@ -7,15 +7,16 @@ partition describes the customer as they were when contacted (``features_as_of``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from pipelines.config import Config, Vocabulary
 from pipelines.contract import Contract
 from pipelines.declare import Table
-from pipelines.quality import Check, unique
+from pipelines.quality import Check, RuleResult, unique
 from silver import campaign_contacts, crm_customers
 
 CRM_PILOT = "crm_pilot"
@@ -74,24 +75,84 @@ def from_crm(crm_customers: DataFrame, *, as_of: date) -> DataFrame:
     ).select(*CONTRACT.select())
 
 
-def completed(responses: DataFrame, as_of: date, window_days: int) -> DataFrame:
+def completed(
+    responses: DataFrame, as_of: date, window_days: int, described: DataFrame | None = None
+) -> DataFrame:
     """Campaigns whose responses became final by ``as_of`` and within ``window_days`` of it, newest first,
-    with their contact date, contacts and acceptances."""
+    with their contact date, ``contacted`` (every contact), and ``contacts`` and ``acceptances`` among the
+    contacts ``gold.customer_features`` describes on the contact date: those of ``described``
+    (customer_id, as_of_date), or every one when it is not given. A contact made before anything was known
+    of its customer (a history that starts after the campaign) teaches nothing the model will ever see
+    again: training and backtests leave it out."""
     final = (F.col("final_on") <= F.lit(as_of)) & (
         F.col("final_on") > F.lit(as_of - timedelta(days=window_days))
     )
+    rows = responses.where(final)
+    seen = F.lit(True)
+    if described is not None:
+        keys = described.select(
+            "customer_id", F.col("as_of_date").alias("features_as_of"), F.lit(True).alias("_seen")
+        )
+        rows = rows.join(keys.distinct(), ["customer_id", "features_as_of"], how="left")
+        seen = F.col("_seen").isNotNull()
     return (
-        responses.where(final)
-        .groupBy("campaign_id", "features_as_of", "final_on")
-        .agg(F.count(F.lit(1)).alias("contacts"), F.count_if("accepted").alias("acceptances"))
+        rows.groupBy("campaign_id", "features_as_of", "final_on")
+        .agg(
+            F.count_if(seen).alias("contacts"),
+            F.count_if(seen & F.col("accepted")).alias("acceptances"),
+            F.count(F.lit(1)).alias("contacted"),
+        )
         .orderBy(F.col("features_as_of").desc(), F.col("campaign_id").desc())
     )
 
 
-def training_dates(responses: DataFrame, as_of: date, window_days: int) -> DataFrame:
-    """The features dates training needs besides the run date: every training campaign's contact date."""
-    dates = completed(responses, as_of, window_days).select("features_as_of").distinct()
+def training_dates(
+    responses: DataFrame, as_of: date, window_days: int, described: DataFrame | None = None
+) -> DataFrame:
+    """The features dates training needs besides the run date: the contact date of every training campaign
+    with a contact the features describe."""
+    found = completed(responses, as_of, window_days, described).where(F.col("contacts") > 0)
+    dates = found.select("features_as_of").distinct()
     return dates.where(F.col("features_as_of") != F.lit(as_of)).orderBy("features_as_of")
+
+
+def undescribed(campaigns: Sequence[Row]) -> list[str]:
+    """One line per ``completed`` campaign with contacts the features cannot describe."""
+    lines = []
+    for c in campaigns:
+        left_out = c["contacted"] - c["contacts"]
+        if not left_out:
+            continue
+        if c["contacts"]:
+            lines.append(
+                f"{c['campaign_id']} (contacted {c['features_as_of']}): {left_out:,} of {c['contacted']:,} "
+                "contacts left out of training: their customers signed up or appear in the customer "
+                "history only after it"
+            )
+        else:
+            lines.append(
+                f"{c['campaign_id']} (contacted {c['features_as_of']}): skipped, none of its "
+                f"{c['contacted']:,} contacts is known before that date (every one signs up or appears in "
+                "the customer history later)"
+            )
+    return lines
+
+
+def described_results(campaigns: Sequence[Row]) -> list[RuleResult]:
+    """Per ``completed`` campaign, the share of its contacts the features describe, as ops.dq_results rows
+    (rule ``contacts_described:<campaign>``): warned when some are left out of training."""
+    return [
+        RuleResult(
+            table=CONTRACT.name,
+            rule=f"contacts_described:{c['campaign_id']}",
+            action="warn",
+            evaluated=int(c["contacted"]),
+            failed=int(c["contacted"] - c["contacts"]),
+            max_ratio=None,
+            outcome="warned" if c["contacted"] > c["contacts"] else "passed",
+        )
+        for c in campaigns
+    ]
 
 
 def checks(vocabulary: Vocabulary) -> list[Check]:

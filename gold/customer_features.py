@@ -157,6 +157,15 @@ def count_events(events: DataFrame, name: str) -> DataFrame:
     return events.groupBy("customer_id", AS_OF).agg(F.count(F.lit(1)).alias(name))
 
 
+def described(customer_history: DataFrame, dates: Sequence[date]) -> DataFrame:
+    """The customers the features describe on each of ``dates`` (``as_of_date``), with their attributes in
+    force on that date (a later CRM change cannot leak into the features): those signed up before it."""
+    day = F.col(AS_OF)
+    return customer_history.select("*", F.explode(_dates(dates)).alias(AS_OF)).where(
+        valid_on(day) & (F.col("signup_date") < day)
+    )
+
+
 def transform(
     customer_history: DataFrame,
     orders: DataFrame,
@@ -171,11 +180,8 @@ def transform(
 ) -> DataFrame:
     """Features of every customer known before each of ``dates``: their attributes valid on that date
     (from the customer history) and events strictly before it; every date in one pass."""
-    # attributes in force on the date: a later CRM change cannot leak into the features
     day = F.col(AS_OF)
-    known = customer_history.select("*", F.explode(_dates(dates)).alias(AS_OF)).where(
-        valid_on(day) & (F.col("signup_date") < day)
-    )
+    known = described(customer_history, dates)
     recent_orders = orders.transform(on_dates(dates, "ordered_at", lookback_days))
     keys = ["customer_id", AS_OF]
     joined = (

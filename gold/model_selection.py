@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from gold import acceptance, customer_features, portable
+from gold import acceptance, portable
 from gold.acceptance import LABEL
 from gold.customer_features import CATEGORICAL
 from gold.objectives import Economics, choose
-from pipelines.config import Config, Vocabulary
+from pipelines.config import Config
 
 FOLD = "_fold"
 MODEL = "logistic regression"
@@ -59,11 +59,10 @@ def weights(frame: pd.DataFrame, positive_weight: float) -> np.ndarray:
     return np.where(frame[LABEL].to_numpy(float) == 1.0, base * positive_weight, base)
 
 
-def logistic(vocabulary: Vocabulary) -> FitPredict:
-    """The whole acceptance pipeline (engineered features, medians, one-hot, standardization, L2 logistic
+def logistic(config: Config) -> FitPredict:
+    """The whole acceptance pipeline (medians, engineered features, one-hot, standardization, L2 logistic
     regression), fitted in memory."""
-    numeric = customer_features.numeric_columns(vocabulary)
-    engineered = acceptance.engineered_features(vocabulary)
+    numeric, engineered = acceptance.model_inputs(config.vocabulary, config.model.left_out_inputs)
 
     def fit_predict(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
         fitted = portable.fit(
@@ -75,13 +74,13 @@ def logistic(vocabulary: Vocabulary) -> FitPredict:
     return fit_predict
 
 
-def boosted_trees(vocabulary: Vocabulary, seed: int) -> FitPredict:
+def boosted_trees(config: Config) -> FitPredict:
     """Baseline: gradient-boosted trees (60 rounds of depth 3) on the pipeline's inputs: does a
     non-linear model find what the linear one misses?"""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    numeric = customer_features.numeric_columns(vocabulary)
-    engineered = acceptance.engineered_features(vocabulary)
+    numeric, engineered = acceptance.model_inputs(config.vocabulary, config.model.left_out_inputs)
+    seed = config.model.seed
 
     def fit_predict(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate) -> np.ndarray:
         labels = train[LABEL].to_numpy(float)
@@ -115,15 +114,15 @@ def random_scores(train: pd.DataFrame, test: pd.DataFrame, candidate: Candidate)
 def compared(config: Config) -> dict[str, tuple[FitPredict, list[Candidate]]]:
     """The models every comparison runs, training and ``evaluate-crm`` alike: the acceptance pipeline with
     its hyperparameter grid first, then the baselines with a single candidate each."""
-    settings, vocabulary = config.model, config.vocabulary
+    settings = config.model
     default = [Candidate(settings.reg_param, 1.0)]
     models: dict[str, tuple[FitPredict, list[Candidate]]] = {
-        MODEL: (logistic(vocabulary), candidates(settings.reg_params, settings.positive_weights)),
+        MODEL: (logistic(config), candidates(settings.reg_params, settings.positive_weights)),
         "majority class": (majority, default),
         "rule: accepted a past campaign": (past_acceptance_rule, default),
     }
     if settings.tree_baseline:
-        models["gradient-boosted trees"] = (boosted_trees(vocabulary, settings.seed), default)
+        models["gradient-boosted trees"] = (boosted_trees(config), default)
     return models
 
 

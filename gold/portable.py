@@ -1,7 +1,8 @@
 """The acceptance champion without a JVM: its fitted numbers as plain JSON, evaluated with NumPy.
 
-``export`` reads a fitted acceptance pipeline (engineered features, imputer medians, indexer labels, one-hot
-widths, scaler mean and deviation, coefficients and intercept) into a dict that ``json.dumps`` writes;
+``export`` reads a fitted acceptance pipeline (imputer medians, engineered features derived from the filled
+inputs, indexer labels, one-hot widths, scaler mean and deviation, coefficients and intercept, each input's
+training range) into a dict that ``json.dumps`` writes;
 ``probabilities`` and ``reasons`` evaluate it on plain columns (a null is NaN or None). The values equal
 Spark's to rounding (tested on every customer of a generated lakehouse).
 """
@@ -16,15 +17,26 @@ from pyspark.ml import PipelineModel
 
 from gold.acceptance import Derived
 
-FORMAT = 1
+# 2: missing numeric inputs are filled with the medians before the engineered inputs are derived from them
+# (1: derived first, then each filled with its own median; still read)
+FORMAT = 2
 
 
-def export(model: PipelineModel, numeric: Sequence[str], engineered: Mapping[str, Derived]) -> dict[str, Any]:
-    """The fitted acceptance pipeline as plain numbers and names."""
-    _, imputer, indexer, encoder, _, scaler, estimator = model.stages
+def export(
+    model: PipelineModel,
+    numeric: Sequence[str],
+    engineered: Mapping[str, Derived],
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    left_out: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The fitted acceptance pipeline as plain numbers and names; ``ranges``: each input's training range
+    (values outside it are answered with a warning); ``left_out``: the inputs the model does not use, and
+    why."""
+    imputer, _, indexer, encoder, _, scaler, estimator = model.stages
     surrogate = imputer.surrogateDF.collect()[0].asDict()
     keep = int(encoder.getHandleInvalid() == "keep")
     widths = [size + keep - int(encoder.getDropLast()) for size in encoder.categorySizes]
+    names = [*numeric, *engineered]
     return {
         "format": FORMAT,
         "numeric": list(numeric),
@@ -34,7 +46,9 @@ def export(model: PipelineModel, numeric: Sequence[str], engineered: Mapping[str
             c: {"labels": list(labels), "width": width}
             for c, labels, width in zip(indexer.getInputCols(), indexer.labelsArray, widths, strict=True)
         },
-        "inputs": _input_names(imputer.getInputCols(), indexer.getInputCols(), indexer.labelsArray, widths),
+        "inputs": _input_names(names, indexer.getInputCols(), indexer.labelsArray, widths),
+        "ranges": {c: [float(lo), float(hi)] for c, (lo, hi) in (ranges or {}).items()},
+        "left_out": dict(left_out or {}),
         "mean": scaler.mean.toArray().tolist(),
         "std": scaler.std.toArray().tolist(),
         "coefficients": estimator.coefficients.toArray().tolist(),
@@ -51,12 +65,31 @@ def _input_names(
     return names
 
 
-def inputs(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
-    """The input matrix as the scaler sees it: medians for missing numbers, one-hot categories."""
+def numbers(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+    """The numeric and engineered inputs, in the model's order, as the pipeline computes them: a missing
+    number is its training median, and every engineered input is derived from the filled numbers."""
+    medians = exported["medians"]
     columns = {c: np.asarray(rows[c], dtype=float) for c in exported["numeric"]}
+    filled_first = exported.get("format", 1) >= 2
+    if filled_first:
+        columns = {c: np.where(np.isnan(v), medians[c], v) for c, v in columns.items()}
     for name, spec in exported["engineered"].items():
         columns[name] = Derived(spec["op"], tuple(spec["args"])).evaluate(columns)
-    parts = [np.where(np.isnan(columns[c]), median, columns[c]) for c, median in exported["medians"].items()]
+    if filled_first:
+        return {c: columns[c] for c in [*exported["numeric"], *exported["engineered"]]}
+    return {c: np.where(np.isnan(columns[c]), median, columns[c]) for c, median in medians.items()}
+
+
+def reference(exported: Mapping[str, Any]) -> dict[str, float]:
+    """Each numeric input's value for a customer whose every number is the median: the medians, and the
+    engineered inputs derived from them (an older export: each one's own median)."""
+    at_medians = numbers(exported, {c: [m] for c, m in exported["medians"].items()})
+    return {c: float(v[0]) for c, v in at_medians.items()}
+
+
+def inputs(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    """The input matrix as the scaler sees it: the filled and derived numbers, one-hot categories."""
+    parts = list(numbers(exported, rows).values())
     for column, spec in exported["categorical"].items():
         index = {label: i for i, label in enumerate(spec["labels"])}
         positions = np.array([index.get(v, len(spec["labels"])) for v in rows[column]])
@@ -65,6 +98,27 @@ def inputs(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> np
         block[np.flatnonzero(inside), positions[inside]] = 1.0
         parts.extend(block.T)
     return np.column_stack(parts)
+
+
+def out_of_range(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]) -> list[list[str]]:
+    """Per customer, a warning for every numeric or engineered input outside the range it took in
+    training (an answer there is an extrapolation)."""
+    ranges = exported.get("ranges") or {}
+    found = numbers(exported, rows)
+    count = len(next(iter(found.values()))) if found else 0
+    warnings: list[list[str]] = [[] for _ in range(count)]
+    for column, (low, high) in ranges.items():
+        values = found.get(column)
+        if values is None:
+            continue
+        derived = column in exported["engineered"]
+        for i in np.flatnonzero((values < low) | (values > high)):
+            side = "below" if values[i] < low else "above"
+            origin = " (derived from the inputs given and the medians)" if derived else ""
+            warnings[i].append(
+                f"{column} {values[i]:.4g}{origin} is {side} the training range {low:.4g} to {high:.4g}"
+            )
+    return warnings
 
 
 def _scaled(exported: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
@@ -88,14 +142,15 @@ def reasons(exported: Mapping[str, Any], rows: Mapping[str, Sequence[Any]], top:
     value, a log-odds contribution), in words: "recency_days 12 (median 49) multiplies the odds by 1.85"."""
     x = inputs(exported, rows)
     contributions = _scaled(exported, x) * np.asarray(exported["coefficients"])
-    names, medians = exported["inputs"], list(exported["medians"].values())
+    names, medians = exported["inputs"], list(reference(exported).values())
     order = np.argsort(-contributions, axis=1)[:, :top]
 
     def said(i: int, j: int) -> str:
         factor = f"multiplies the odds by {np.exp(contributions[i, j]):.2f}"
         if j >= len(medians):  # a category: "marital_status = Single" or, when it is not, "... is not ..."
             return f"{names[j] if x[i, j] else names[j].replace(' = ', ' is not ', 1)} {factor}"
-        return f"{names[j]} {x[i, j]:.4g} (median {medians[j]:.4g}) {factor}"
+        typical = "median" if names[j] in exported["medians"] else "at the medians"
+        return f"{names[j]} {x[i, j]:.4g} ({typical} {medians[j]:.4g}) {factor}"
 
     return [[said(i, j) for j in row if contributions[i, j] > 0] for i, row in enumerate(order)]
 
@@ -121,14 +176,11 @@ def fit(
     fit and this one score alike, tested), for the many small fits of model selection."""
     from sklearn.linear_model import LogisticRegression
 
-    columns = {c: np.asarray(rows[c], dtype=float) for c in numeric}
-    for name, derived in engineered.items():
-        columns[name] = derived.evaluate(columns)
     fitted: dict[str, Any] = {
         "format": FORMAT,
         "numeric": list(numeric),
         "engineered": {name: {"op": d.op, "args": list(d.args)} for name, d in engineered.items()},
-        "medians": {c: _lower_median(columns[c]) for c in [*numeric, *engineered]},
+        "medians": {c: _lower_median(np.asarray(rows[c], dtype=float)) for c in numeric},
         "categorical": {},
     }
     for column in categorical:
@@ -154,7 +206,7 @@ def fit(
     fitted["coefficients"] = coefficients.tolist()
     fitted["intercept"] = float(model.intercept_[0])
     fitted["inputs"] = _input_names(
-        list(fitted["medians"]),
+        [*numeric, *engineered],
         list(categorical),
         [fitted["categorical"][c]["labels"] for c in categorical],
         [fitted["categorical"][c]["width"] for c in categorical],

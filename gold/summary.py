@@ -38,6 +38,12 @@ def models_lines(report: dict[str, Any]) -> list[str]:
             f"{m.get('holdout_acceptance_rate', nan):.1%}), trained on campaigns {acc.get('campaigns') or '?'}, "
             f"profit {m.get('profit', nan):,.0f} at the balanced threshold"
         )
+    champion = report.get("champion_flags", {}).get(acceptance_training.MODEL_NAME) or {}
+    if champion.get("flags"):
+        lines.append(
+            f"FLAGGED: the acceptance champion v{champion['version']} on its holdout: "
+            f"{'; '.join(champion['flags'])} (it still scores; see ops.model_promotions)"
+        )
     if (flagged := report.get("drift", {}).get("flagged")) is not None:
         verdict = f"FLAGGED {', '.join(flagged)} (see ops.feature_drift)" if flagged else "no feature flagged"
         lines.append(f"Drift since the champion's training population: {verdict}")

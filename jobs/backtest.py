@@ -11,6 +11,8 @@ import pandas as pd
 
 from gold import acceptance_training as at
 from gold import campaign_responses, customer_features, figures
+from jobs import features as features_job
+from jobs import train
 from ops import dq_results
 from pipelines import runner, tracking
 from pipelines.log import step
@@ -20,7 +22,7 @@ from pipelines.runtime import RunContext
 def run(ctx: RunContext, campaigns: int, last_only: bool, min_acceptances: int = 10) -> dict[str, object]:
     """Print the per-campaign comparison and, last, the JSON line of means over the judged campaigns."""
     responses = runner.read(ctx, campaign_responses.TABLE)
-    completed = campaign_responses.completed(responses, ctx.as_of, window_days=100 * 365).collect()
+    completed = features_job.completed(ctx, responses, window_days=100 * 365)
     plans = at.backtest_plans(completed, ctx.config.model, campaigns, last_only, min_acceptances)
     have = {r[0] for r in runner.read(ctx, customer_features.TABLE).select("as_of_date").distinct().collect()}
     missing = sorted({d for p in plans for d in p.dates} - have)
@@ -34,7 +36,8 @@ def run(ctx: RunContext, campaigns: int, last_only: bool, min_acceptances: int =
             labelled = at.labelled(features, responses, plan, ctx.config).persist()
             try:
                 progress = lambda line: ctx.log.info("  %s", line)  # noqa: E731
-                table = at.backtest(labelled, plan, ctx.config, progress)
+                config = train.with_inputs(ctx, labelled).config
+                table = at.backtest(labelled, plan, config, progress)
             finally:
                 labelled.unpersist()
         rows.append(table[at.BACKTEST_COLUMNS].reset_index(names="model").assign(campaign_id=judged))

@@ -6,6 +6,7 @@ but not applied is applied first. A run dated before the champion's training nev
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -24,6 +25,7 @@ from gold import (
 )
 from gold import acceptance_training as at
 from gold import segmentation as seg
+from jobs import features as features_job
 from jobs import models
 from jobs.common import job_main
 from ops import dq_results, model_promotions
@@ -83,15 +85,16 @@ def train_segments(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.Reg
 
 
 def _with_portable_form(
-    ctx: RunContext, client: mlflow.MlflowClient, version: tracking.RegisteredModel
+    ctx: RunContext, client: mlflow.MlflowClient, version: tracking.RegisteredModel, labelled: DataFrame
 ) -> None:
     """Add the portable form to a version registered before it was logged with each version."""
     if tracking.has_artifact(client, version.run_id, at.PORTABLE_ARTIFACT):
         return
     model = tracking.load_model(at.MODEL_NAME, version=version.version)
     thresholds = json.loads(version.tags.get(at.THRESHOLDS_TAG, "{}"))
+    ranges = at.input_ranges(model, labelled.where(~F.col(at.HOLDOUT)), ctx.config)
     tracking.add_dict(
-        client, version.run_id, at.portable_form(model, thresholds, ctx.config), at.PORTABLE_ARTIFACT
+        client, version.run_id, at.portable_form(model, thresholds, ctx.config, ranges), at.PORTABLE_ARTIFACT
     )
     ctx.log.info("  %s: version %s now carries its portable form", at.MODEL_NAME, version.version)
 
@@ -101,15 +104,29 @@ def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.R
     models.settle(ctx, client, at.MODEL_NAME, history)
     responses = runner.read(ctx, campaign_responses.TABLE)
     window = ctx.config.model.training_window_days
-    completed = campaign_responses.completed(responses, ctx.as_of, window).collect()
-    training = at.plan(completed, ctx.as_of, ctx.config.model)
+    training = at.plan(features_job.completed(ctx, responses, window), ctx.as_of, ctx.config.model)
     ctx.log.info("  acceptance: %s", training.describe())
     features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
     labelled = at.labelled(features, responses, training, ctx.config).persist()
     try:
-        return _train_or_reuse(ctx, client, history, training, labelled)
+        return _train_or_reuse(with_inputs(ctx, labelled), client, history, training, labelled)
     finally:
         labelled.unpersist()
+
+
+def with_inputs(ctx: RunContext, labelled: DataFrame) -> RunContext:
+    """The run whose acceptance model leaves out the inputs blank in every training row, each named in
+    one line."""
+    blank = at.blank_inputs(labelled.where(~F.col(at.HOLDOUT)), ctx.config)
+    config = at.leaving_out(ctx.config, blank)
+    derived = at.left_out(config)
+    for name in blank:
+        also = sorted(n for n, why in derived.items() if why == f"derived from {name}")
+        ctx.log.info(
+            "  acceptance: %s is blank in every training row: left out of the model%s", name,
+            f" (with {', '.join(also)}, derived from it)" if also else "",
+        )  # fmt: skip
+    return dataclasses.replace(ctx, config=config) if blank else ctx
 
 
 def _train_or_reuse(
@@ -127,7 +144,10 @@ def _train_or_reuse(
         ctx.log.info(
             "  %s: same data and parameters as version %s, reusing it", at.MODEL_NAME, existing.version
         )
-        _with_portable_form(ctx, client, existing)
+        _with_portable_form(ctx, client, existing, labelled)
+        current = tracking.champion(client, at.MODEL_NAME)
+        if current:
+            _say_flags(ctx, current.version, model_promotions.champion_flags(history, current.version))
         return existing
     holdout = labelled.where(F.col(at.HOLDOUT))
     champion = tracking.champion(client, at.MODEL_NAME)
@@ -141,9 +161,11 @@ def _train_or_reuse(
     trained = None
     if existing:  # registered by a run cut off before its gate: gate it now
         registered, tags = existing, dict(existing.tags)
-        _with_portable_form(ctx, client, existing)
+        _with_portable_form(ctx, client, existing, labelled)
         model = tracking.load_model(at.MODEL_NAME, version=existing.version)
         metrics = at.champion_on(model, existing.tags, holdout, ctx.config)
+        comparison = tracking.logged_table(client, existing.run_id, "model_comparison.json")
+        baselines = at.baselines(comparison.set_index("model") if comparison is not None else None)
     else:
         with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
             trained = at.train(labelled, training, ctx.config, lambda line: ctx.log.info("  %s", line))
@@ -155,12 +177,12 @@ def _train_or_reuse(
             tracking.log(**trained.logged(params))
             tags = at.model_tags(trained, training, fp, ctx.as_of)
             registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
-        metrics = dict(trained.metrics)
+        metrics, baselines = dict(trained.metrics), at.baselines(trained.comparison)
         rows = acceptance_drivers.table_rows(registered.version, trained.drivers, ctx.as_of)
         runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
     decision = model_promotions.decide(
         at.MODEL_NAME, registered.version, metrics, champion and champion.version, best,
-        as_of=ctx.as_of, champion_as_of=champion and champion.tags.get("as_of"),
+        as_of=ctx.as_of, champion_as_of=champion and champion.tags.get("as_of"), baselines=baselines,
     )  # fmt: skip
     alias = models.decide(ctx, client, decision)
     ctx.log.info(
@@ -168,7 +190,20 @@ def _train_or_reuse(
         registered.version, alias, decision["reason"], metrics["roc_auc"], metrics["pr_auc"],
         metrics["profit"], int(metrics["holdout_rows"]),
     )  # fmt: skip
+    leader = registered.version if alias == tracking.CHAMPION else champion and champion.version
+    if leader:
+        _say_flags(ctx, leader, [f for f in (decision["champion_flags"] or "").split("; ") if f])
     return tracking.RegisteredModel(registered.name, registered.version, registered.run_id, metrics, tags)
+
+
+def _say_flags(ctx: RunContext, version: str, flags: list[str]) -> None:
+    """The champion's flags in the run log and its report (the run summary prints them)."""
+    ctx.record("champion_flags", at.MODEL_NAME, {"version": version, "flags": flags})
+    if flags:
+        ctx.log.warning(
+            "  acceptance: champion version %s is FLAGGED on its holdout: %s (it still scores: something "
+            "must; see ops.model_promotions)", version, "; ".join(flags),
+        )  # fmt: skip
 
 
 def run(ctx: RunContext) -> None:

@@ -21,7 +21,7 @@ CONTRACT = Contract(
         "model_name STRING NOT NULL, decided_at TIMESTAMP NOT NULL, run_id STRING NOT NULL, "
         "as_of_date DATE NOT NULL, decision STRING NOT NULL, candidate_version STRING NOT NULL, "
         "champion_version STRING, candidate_pr_auc DOUBLE, champion_pr_auc DOUBLE, candidate_profit DOUBLE, "
-        "champion_profit DOUBLE, holdout_rows BIGINT, reason STRING NOT NULL"
+        "champion_profit DOUBLE, holdout_rows BIGINT, reason STRING NOT NULL, champion_flags STRING"
     ),
     grain="one row per promotion decision or rollback",
     comments={
@@ -30,6 +30,11 @@ CONTRACT = Contract(
         "champion_version": "the champion before the decision",
         "candidate_profit": "profit on the holdout at the candidate's balanced-objective threshold",
         "champion_profit": "profit on the same holdout at the champion's own threshold",
+        "champion_flags": (
+            "what is wrong with the champion after this decision, on this holdout: it loses to a baseline "
+            "(ROC AUC or profit), or its profit is negative; null when nothing is. A first version is champion "
+            "even when flagged: something must score"
+        ),
     },
 )
 
@@ -70,6 +75,20 @@ def gate(
     if not better_profit:
         worse.append(f"profit {candidate_profit:.0f} < {champion_profit:.0f}")
     return Verdict(False, "; ".join(worse))
+
+
+def flags(metrics: Mapping[str, float], baselines: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """Why a model should not be trusted as it is, on a holdout: its profit is negative, or a baseline
+    (``baselines``: name -> its roc_auc and profit on the same holdout) ranks or earns better."""
+    found = []
+    if metrics["profit"] < 0:
+        found.append(f"holdout profit {metrics['profit']:.0f} is negative")
+    for name, baseline in baselines.items():
+        if baseline["roc_auc"] > metrics["roc_auc"]:
+            found.append(f"ROC AUC {metrics['roc_auc']:.3f} < {baseline['roc_auc']:.3f} of {name}")
+        if baseline["profit"] > metrics["profit"]:
+            found.append(f"profit {metrics['profit']:.0f} < {baseline['profit']:.0f} of {name}")
+    return found
 
 
 def champions(decisions: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -124,13 +143,17 @@ def decide(
     *,
     as_of: date,
     champion_as_of: str | None = None,
+    baselines: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
     """The gate's decision about a new acceptance version, as the table's columns (``decision_row`` adds
-    when and which run): promoted or challenger, both models' metrics on the same holdout, and why."""
+    when and which run): promoted or challenger, both models' metrics on the same holdout, and why; and
+    ``flags`` of the champion it leaves against ``baselines`` on that holdout."""
     best_pr_auc, best_profit = (champion["pr_auc"], champion["profit"]) if champion else (None, None)
     verdict = backfill(as_of, champion_as_of) or gate(
         metrics["pr_auc"], metrics["profit"], best_pr_auc, best_profit
     )
+    after = metrics if verdict.promote or not champion else champion
+    found = flags(after, baselines or {})
     return {
         "model_name": model_name,
         "decision": "promoted" if verdict.promote else "challenger",
@@ -142,6 +165,7 @@ def decide(
         "champion_profit": best_profit,
         "holdout_rows": int(metrics["holdout_rows"]),
         "reason": verdict.reason,
+        "champion_flags": "; ".join(found) or None,
     }
 
 
@@ -180,7 +204,9 @@ def decide_segments(
     }
 
 
-HISTORY_COLUMNS = ("model_name", "decided_at", "decision", "candidate_version", "champion_version")
+HISTORY_COLUMNS = (
+    "model_name", "decided_at", "decision", "candidate_version", "champion_version", "champion_flags"
+)  # fmt: skip
 
 
 def history(decisions: Iterable[Mapping[str, Any]], model_name: str) -> list[dict[str, Any]]:
@@ -198,3 +224,13 @@ def newest_scores(scored: DataFrame, version_column: str) -> DataFrame:
         .orderBy(F.col("as_of_date").desc())
         .limit(1)
     )
+
+
+def champion_flags(history_rows: Sequence[Mapping[str, Any]], version: str) -> list[str]:
+    """What the newest decision that left ``version`` champion flagged about it (``history`` rows)."""
+    for d in reversed(history_rows):
+        after = d["candidate_version"] if d["decision"] in ("promoted", "rollback") else d["champion_version"]
+        if after == version:
+            flags = d.get("champion_flags")
+            return [f for f in flags.split("; ") if f] if isinstance(flags, str) else []
+    return []

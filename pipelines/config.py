@@ -140,6 +140,9 @@ class ModelSettings:
     max_training_rows: int = 200_000  # above this, refusals are downsampled (weights corrected) for speed
     # model selection (folds x grid, the baselines, the k search) fits in memory on at most this many rows
     selection_rows: int = 200_000
+    # inputs the acceptance model leaves out (with what derives from them); training adds every input that is
+    # blank in all its rows
+    left_out_inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

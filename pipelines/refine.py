@@ -386,9 +386,12 @@ def _counts(new_runs: Sequence[str] | None) -> dict[str, Column]:
     }
 
 
-def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality.RuleResult]) -> None:
+def record_results(
+    ctx: RunContext, dq_results: Table, results: Sequence[quality.RuleResult], by_rule: bool = False
+) -> None:
     """Write this run's rule results, replacing what an earlier attempt of the run wrote for those tables
-    on the same date (a stage that writes a table for two dates keeps both dates' outcomes)."""
+    on the same date (a stage that writes a table for two dates keeps both dates' outcomes); ``by_rule``:
+    for those rules only (a stage's own rules about a table another step checks)."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     contract = dq_results.contract_for(ctx.config.vocabulary)
     rows = [
@@ -412,7 +415,8 @@ def record_results(ctx: RunContext, dq_results: Table, results: Sequence[quality
         ctx.lakehouse.replace_where(
             contract,
             ctx.spark.createDataFrame(rows, contract.schema),
-            {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "table_name": tables},
+            {"run_id": ctx.run_id, "as_of_date": ctx.as_of, "table_name": tables}
+            | ({"rule": sorted({r.rule for r in results})} if by_rule else {}),
         )
 
 

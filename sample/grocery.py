@@ -2,10 +2,13 @@
 --profile grocery` writes it (with `lakehouse.grocery.toml`):
 
 - one channel (store), nine store departments as categories, no web tracking and no complaints feed;
-- demographics known for about a third of households, blank for the rest;
+- demographics known for about a third of households, blank for the rest; teens at home never recorded;
 - one CRM snapshot, exported the day after the last basket: every version's updated_at is the export;
 - two dozen campaigns of 10 to 1,500 contacts, each targeting its own audience (they overlap), with 2-20%
-  acceptance driven by a latent responsiveness, spend, recency at the contact date and past acceptances.
+  acceptance driven by a latent responsiveness, spend, recency at the contact date and past acceptances;
+- five older campaigns from before the history starts: their contacts sign up weeks later, or, for one,
+  mostly later;
+- optionally (``just_delivered``), files copied in seconds before the run rather than long settled.
 
 Deterministic for a seed.
 """
@@ -119,6 +122,32 @@ def _write_campaigns(
     return written, contacts
 
 
+def _write_campaigns_before_history(
+    rng: np.random.Generator, landing: Path, ids: np.ndarray, signup_offset: np.ndarray, end: date
+) -> tuple[int, int]:
+    """Campaigns the CRM ran before the history export starts: four that contacted households weeks before
+    anyone's first known day, and one when only a few had signed up. Nothing is known of most of their
+    contacts when they were contacted."""
+    first_known = int(signup_offset.max())
+    contacts = 0
+    offsets = [first_known + 7 * w for w in (8, 6, 4, 2)] + [first_known - 12]
+    for k, offset in enumerate(offsets):
+        audience = rng.choice(len(ids), size=min(len(ids), int(rng.integers(40, 120))), replace=False)
+        accepted = rng.random(len(audience)) < 0.08
+        day = end - timedelta(days=int(offset))
+        rows = [
+            [f"e{k + 1:02d}", int(ids[i]), _ts(day, 10 * 3600 + j % 3600), int(a)]
+            for j, (i, a) in enumerate(zip(audience, accepted, strict=True))
+        ]
+        _write_csv(
+            landing / "campaign_contacts" / f"contacts_e{k + 1:02d}.csv",
+            campaign_contacts.SOURCE.raw_columns,
+            rows,
+        )
+        contacts += len(rows)
+    return len(offsets), contacts
+
+
 def _days_since_last(household_days: np.ndarray, offset: int) -> int:
     """Days from the household's last basket before the contact (``offset`` days before the end) to it."""
     before = household_days[household_days > offset]
@@ -143,10 +172,10 @@ def _write_snapshot(
     rows = []
     for i in range(n):
         shown = known[i]
-        teens_shown = shown and rng.random() < 0.5  # even known households often lack some fields
+        rng.random()  # the retailer never records teens at home: the column is blank for everyone
         rows.append([
             int(ids[i]), birth[i] if shown else "", education[i] if shown else "", status[i] if shown else "", f"{income[i]:.0f}" if shown else "",
-            kids[i] if shown else "", teens[i] if teens_shown else "", signup[i].isoformat(), exported,
+            kids[i] if shown else "", "", signup[i].isoformat(), exported,
         ])  # fmt: skip
     _write_csv(
         landing / "customers" / f"customers_{(end + timedelta(days=1)).isoformat()}.csv",
@@ -157,9 +186,15 @@ def _write_snapshot(
 
 
 def generate_grocery(
-    landing: Path, households: int, seed: int, end_date: date, categories: Sequence[str] = DEPARTMENTS
+    landing: Path,
+    households: int,
+    seed: int,
+    end_date: date,
+    categories: Sequence[str] = DEPARTMENTS,
+    just_delivered: bool = False,
 ) -> GenerationSummary:
-    """Write a grocery retailer's landing files: baskets, campaign contacts and one CRM snapshot."""
+    """Write a grocery retailer's landing files: baskets, campaign contacts and one CRM snapshot; stamped
+    as history long delivered, or, ``just_delivered``, as files copied in seconds before a run."""  # fmt: skip
     started = time.time()
     if households < 1:
         raise ValueError(f"--customers must be at least 1, not {households}")
@@ -172,10 +207,15 @@ def generate_grocery(
     files, baskets, spend = _write_baskets(rng, landing, ids, days, end_date, categories)
     summary.files["orders"], summary.rows["orders"] = files, baskets
     campaigns, contacts = _write_campaigns(rng, landing, ids, days, spend, signup_offset, end_date)
-    summary.files["campaign_contacts"], summary.rows["campaign_contacts"] = campaigns, contacts
+    early, early_contacts = _write_campaigns_before_history(
+        np.random.default_rng(seed + 1), landing, ids, signup_offset, end_date
+    )
+    summary.files["campaign_contacts"] = campaigns + early
+    summary.rows["campaign_contacts"] = contacts + early_contacts
     summary.files["customers"], summary.rows["customers"] = (
         1,
         _write_snapshot(rng, landing, ids, signup, end_date),
     )
-    settle(landing, started, end_date)
+    if not just_delivered:
+        settle(landing, started, end_date)
     return summary

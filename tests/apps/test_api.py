@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import requests
 
@@ -89,6 +90,45 @@ def test_a_customer_without_demographics_is_scored_with_the_training_medians(api
     assert answer["probability"] == pytest.approx(portable.probabilities(exported, columns)[0], abs=1e-12)
     blank = requests.post(f"{api}/predict", json={"customers": [{}]}, timeout=30).json()["predictions"][0]
     assert blank["probability"] != answer["probability"]
+
+
+def test_the_documented_partial_example_gets_a_plausible_answer_and_says_what_it_extrapolates(api, generated):  # type: ignore[no-untyped-def]
+    """The docs' example leaves out every input but three: they are filled with the medians first and the
+    ratios derived from the filled numbers, as training computed them; values outside the training range
+    come back as warnings."""
+    client = tracking.reader(generated.config)
+    name = acceptance_training.MODEL_NAME
+    exported = tracking.logged_dict(client, name, tracking.champion_version(client, name), "portable.json")
+    sent = {"customer_id": 1, "recency_days": 12, "income": 52000, "spend_wines": 640}
+    answer = requests.post(f"{api}/predict", json={"customers": [sent]}, timeout=30).json()["predictions"][0]
+    assert 0.005 < answer["probability"] < 0.995, answer
+    columns = {c: [float(sent.get(c, np.nan))] for c in exported["numeric"]} | {
+        c: [None] for c in exported["categorical"]
+    }
+    assert answer["probability"] == pytest.approx(portable.probabilities(exported, columns)[0], abs=1e-12)
+    assert answer["warnings"] == portable.out_of_range(exported, columns)[0]
+    far = requests.post(f"{api}/predict", json={"customers": [{"income": 9e6}]}, timeout=30).json()
+    income, log_income = far["predictions"][0]["warnings"]
+    assert income.startswith("income 9e+06 is above the training range")
+    assert log_income.startswith("log_income 16.01 (derived from the inputs given and the medians) is above")
+
+
+def test_a_gold_features_row_is_accepted_as_it_is_with_its_keys_echoed(api, gold):  # type: ignore[no-untyped-def]
+    marketing, features = gold
+    rows = features.reset_index().head(5)
+    sent = [
+        {k: (None if pd.isna(v) else v.isoformat() if hasattr(v, "isoformat") else v.item() if hasattr(v, "item") else v)
+         for k, v in row.items()}
+        for row in rows.to_dict("records")
+    ]  # fmt: skip
+    response = requests.post(f"{api}/predict", json={"customers": sent}, timeout=30)
+    assert response.status_code == 200, response.text
+    answers = response.json()["predictions"]
+    assert [(a["customer_id"], a["as_of_date"]) for a in answers] == [
+        (int(r["customer_id"]), str(r["as_of_date"])) for r in rows.to_dict("records")
+    ]
+    expected = marketing.loc[[a["customer_id"] for a in answers], "acceptance_probability"].to_numpy()
+    assert np.abs(np.array([a["probability"] for a in answers]) - expected).max() < 1e-9
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_what_if_form_answers_as_the_champion_does(app, browser, generated):  # 
     name = acceptance_training.MODEL_NAME
     exported = tracking.logged_dict(client, name, tracking.champion_version(client, name), "portable.json")
     _open(browser, f"{app}/what-if", "What-if")
-    sent = {"recency_days": 12.0, "income": 41000.0}
+    sent = {"recency_days": 12.0, "income": 52000.0, "spend_wines": 640.0}  # the docs' partial example
     for column, value in sent.items():
         field = _shown(browser, (By.CSS_SELECTOR, f'input[aria-label="{column}"]'))
         field.send_keys(str(value), Keys.TAB)
@@ -198,6 +198,9 @@ def test_what_if_form_answers_as_the_champion_does(app, browser, generated):  # 
         c: [None] for c in exported["categorical"]
     }
     assert shown == f"{portable.probabilities(exported, columns)[0]:.4f}"
+    assert 0.005 < float(shown) < 0.995  # plausible: the ratios come from the filled numbers
+    (text,) = _texts(browser, '[data-testid="stMain"]')
+    assert all(warning in text for warning in portable.out_of_range(exported, columns)[0])
     _screenshot(browser, "what_if")
 
 
@@ -210,6 +213,9 @@ def test_model_page_shows_the_champion_against_its_baselines(app, browser, gener
     assert f"{acceptance_training.MODEL_NAME} v{version} (champion)" in text
     for section in ("Against the baselines", "Drivers", "Promotion history", "Drift", "Data quality"):
         assert section in text
+    promotions = pandas_io.read_table("ops.model_promotions", generated.config)
+    flags = views.champion_flags(promotions, acceptance_training.MODEL_NAME, version)
+    assert (f"Flagged: v{version} on its holdout: {flags}" in text) == (flags is not None)
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')
     _screenshot(browser, "model")
 

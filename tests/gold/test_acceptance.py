@@ -167,3 +167,43 @@ def test_pooled_rows_describe_each_contact_as_of_its_campaigns_date_and_hold_out
     for r in rows:
         held[r["customer_id"]].add(r[at.HOLDOUT])
     assert all(len(flags) == 1 for flags in held.values())  # a customer is held out with every campaign
+
+
+def test_contacts_made_before_their_customers_are_known_are_counted_and_left_out(spark):
+    """A history that starts after the first campaigns: a campaign none of whose contacts the features
+    describe is skipped, one with some is trained on those, and the counts say which."""
+    import dataclasses
+
+    from gold import acceptance_training as at
+    from pipelines.config import ModelSettings
+
+    def campaign(k, day):
+        return (f"c{k}", day, [(i, i % 4 == 0) for i in range(20)])
+
+    responses = _responses(
+        spark, [campaign(1, date(2025, 9, 1)), campaign(2, date(2026, 1, 10)), campaign(3, date(2026, 4, 1))]
+    )
+    # nobody is known on c1's date, customers 0-9 on c2's, everyone on c3's
+    described = spark.createDataFrame(
+        [(i, date(2026, 1, 10)) for i in range(10)] + [(i, date(2026, 4, 1)) for i in range(20)],
+        "customer_id BIGINT, as_of_date DATE",
+    )
+    settings = dataclasses.replace(ModelSettings(), min_holdout_acceptances=500, training_window_days=365)
+    found = campaign_responses.completed(responses, date(2026, 6, 30), 365, described).collect()
+    counts = {r["campaign_id"]: (r["contacted"], r["contacts"], r["acceptances"]) for r in found}
+    assert counts == {"c1": (20, 0, 0), "c2": (20, 10, 3), "c3": (20, 20, 5)}
+    plan = at.plan(found, date(2026, 6, 30), settings)
+    assert [(c.campaign_id, c.contacts) for c in plan.train] == [("c3", 20), ("c2", 10)]
+    lines = campaign_responses.undescribed(found)
+    assert len(lines) == 2 and lines[0].startswith("c2 (contacted 2026-01-10): 10 of 20 contacts left out")
+    assert lines[1].startswith("c1 (contacted 2025-09-01): skipped, none of its 20 contacts is known")
+    results = {
+        r.rule: (r.evaluated, r.failed, r.outcome) for r in campaign_responses.described_results(found)
+    }
+    assert results == {
+        "contacts_described:c1": (20, 20, "warned"),
+        "contacts_described:c2": (20, 10, "warned"),
+        "contacts_described:c3": (20, 0, "passed"),
+    }
+    dates = campaign_responses.training_dates(responses, date(2026, 6, 30), 365, described).collect()
+    assert [r[0] for r in dates] == [date(2026, 1, 10), date(2026, 4, 1)]

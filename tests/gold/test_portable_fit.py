@@ -65,3 +65,44 @@ def test_the_in_memory_fit_scores_as_the_spark_ml_fit_does(spark, reg_param, pos
 
     assert 0.0 < spark_ml.min() and spark_ml.max() < 1.0 and spark_ml.std() > 0.05  # a model that ranks
     assert np.abs(ours - spark_ml).max() < 1e-3, np.abs(ours - spark_ml).max()
+
+
+def test_an_input_blank_in_every_training_row_is_left_out_and_both_forms_agree_on_partial_inputs(spark):  # type: ignore[no-untyped-def]
+    """A retailer that never records teens at home: training leaves the column (and what derives from it)
+    out instead of failing in Spark's Imputer; the exported form says so and scores as Spark does, with
+    any subset of each customer's inputs removed (both fill the medians first, then derive)."""
+    import json
+
+    from gold import acceptance_training as at
+    from pipelines.config import Config
+
+    config = Config()
+    every = customer_features.numeric_columns(config.vocabulary)
+    train, test = _frame(240, seed=1), _frame(80, seed=2)
+    train["teens_at_home"] = np.nan
+    rows = acceptance.prepare(_table(spark, train), every)
+    blank = at.blank_inputs(rows, config)
+    assert blank == ["teens_at_home"]
+    config = at.leaving_out(config, blank)
+    model = at.fit(rows, model_selection.Candidate(0.01, 1.0), config)
+    exported = json.loads(
+        json.dumps(at.portable_form(model, {"balanced": 0.5}, config, at.input_ranges(model, rows, config)))
+    )
+    assert "teens_at_home" not in exported["numeric"] and "kids_total" not in exported["engineered"]
+    assert exported["left_out"] == {
+        "teens_at_home": "blank in every training row (or named in model.left_out_inputs)",
+        "kids_total": "derived from teens_at_home",
+    }
+    low, high = exported["ranges"]["spend_wines"]
+    assert (low, high) == (train["spend_wines"].min(), train["spend_wines"].max())
+
+    rng = np.random.default_rng(4)
+    removed = test.copy()
+    for column in every:  # each customer loses a random subset of inputs
+        removed.loc[rng.random(len(removed)) < 0.4, column] = np.nan
+    scored = acceptance.score(model, _table(spark, removed), every).toPandas().sort_values("customer_id")
+    ours = portable.probabilities(exported, model_selection.columns(removed))
+    assert np.abs(ours - scored[acceptance.PROBABILITY].to_numpy()).max() < 1e-9
+    derived = portable.numbers(exported, {c: [np.nan] for c in every} | {"spend_wines": [5.0]})
+    assert derived["log_spend_wines"][0] == pytest.approx(np.log(6.0))
+    assert derived["share_spend_wines"][0] == pytest.approx(5.0 / exported["medians"]["spend_total"])

@@ -39,3 +39,22 @@ def test_segment_sizes_count_customers_and_average_probability_per_segment(spark
         "segment_id int, segment_name string, customers long, mean_acceptance double",
     )
     assert_df_equality(summary.segment_sizes(marketing), expected, ignore_nullable=True)
+
+
+def test_the_models_lines_say_when_the_champion_is_flagged_and_stay_quiet_when_it_is_not():
+    metrics = {
+        "roc_auc": 0.8,
+        "pr_auc": 0.5,
+        "holdout_rows": 90,
+        "holdout_acceptance_rate": 0.1,
+        "profit": -142,
+    }
+    report = {"models": {"campaign_acceptance": {"version": "1", "metrics": metrics, "campaigns": '["g1"]'}}}
+    flagged = {"version": "1", "flags": ["holdout profit -142 is negative"]}
+    lines = summary.models_lines({**report, "champion_flags": {"campaign_acceptance": flagged}})
+    assert lines[1] == (
+        "FLAGGED: the acceptance champion v1 on its holdout: holdout profit -142 is negative (it still scores; "
+        "see ops.model_promotions)"
+    )
+    quiet = {"campaign_acceptance": {"version": "1", "flags": []}}
+    assert not any("FLAGGED" in line for line in summary.models_lines({**report, "champion_flags": quiet}))

@@ -89,3 +89,39 @@ def test_segmentation_is_promoted_only_when_its_silhouette_is_not_worse_on_the_s
         "s", "2", 0.47, "1", comparison, as_of=date(2026, 6, 2), champion_as_of="2026-06-01"
     )
     assert better["decision"] == "promoted" and better["reason"].startswith("silhouette 0.470 >= 0.450")
+
+
+def test_a_champion_that_loses_to_a_baseline_or_loses_money_is_flagged_but_a_first_version_still_serves():
+    from ops.model_promotions import champion_flags
+
+    baselines = {"rule: accepted a past campaign": {"roc_auc": 0.70, "profit": -10.0}}
+    baselines |= {"gradient-boosted trees": {"roc_auc": 0.81, "profit": 40.0}}
+    first = decide(
+        "m", "1", {"roc_auc": 0.816, "pr_auc": 0.6, "profit": -142.0, "holdout_rows": 80.0}, None, None,
+        as_of=date(2026, 6, 30), baselines=baselines,
+    )  # fmt: skip
+    assert first["decision"] == "promoted"
+    assert first["champion_flags"] == (
+        "holdout profit -142 is negative; profit -142 < -10 of rule: accepted a past campaign; "
+        "profit -142 < 40 of gradient-boosted trees"
+    )
+    # a challenger that loses leaves the champion, judged on the same holdout, flagged for its own figures
+    champion = {"roc_auc": 0.80, "pr_auc": 0.62, "profit": 900.0, "holdout_rows": 120.0}
+    kept = decide(
+        "m", "2", {"roc_auc": 0.9, **METRICS, "pr_auc": 0.5}, "1", champion,
+        as_of=date(2026, 7, 30), baselines=baselines,
+    )  # fmt: skip
+    assert (
+        kept["decision"] == "challenger"
+        and kept["champion_flags"] == "ROC AUC 0.800 < 0.810 of gradient-boosted trees"
+    )
+    honest = decide(
+        "m", "3", {"roc_auc": 0.9, **METRICS}, None, None, as_of=date(2026, 6, 30), baselines=baselines
+    )
+    assert honest["champion_flags"] is None
+    rows = [
+        {"decided_at": datetime(2026, 6, 30), "candidate_version": "1", **first},
+        {"decided_at": datetime(2026, 7, 30), "candidate_version": "2", **kept},
+    ]
+    assert champion_flags(rows, "1") == ["ROC AUC 0.800 < 0.810 of gradient-boosted trees"]
+    assert champion_flags(rows, "2") == []
