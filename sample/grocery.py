@@ -163,7 +163,7 @@ def _write_snapshot(
     exported = _ts(end + timedelta(days=1), 6 * 3600)
     income = np.clip(rng.normal(52000, 21000, n), 8000, 180000).round(-2)
     birth = rng.integers(1940, 2000, n)
-    kids, teens = (
+    kids, _teens = (  # drawn, never written: the retailer does not record teens at home
         rng.choice([0, 1, 2, 3], n, p=[0.55, 0.2, 0.2, 0.05]),
         rng.choice([0, 1, 2], n, p=[0.7, 0.2, 0.1]),
     )
