@@ -67,6 +67,7 @@ def _demo(args: argparse.Namespace) -> int:
     from sample import landing as sample
 
     config = config_from_args(args)
+    customers = args.customers or config.sample.customers
 
     def start() -> RunContext:
         return start_context(args, "lakehouse-demo", as_of=config.sample.end_date, config=config)
@@ -74,14 +75,14 @@ def _demo(args: argparse.Namespace) -> int:
     if sample.landing_has_files(config):
         get_logger().info("landing zone %s already holds files: running on them", config.landing_dir)
         return _finish(start(), run_all.run)
-    if args.customers > OVERLAPPED_SAMPLE:  # the session is sized to the data: write it first
-        sample.write(config, args.customers)
+    if customers > OVERLAPPED_SAMPLE:  # the session is sized to the data: write it first
+        sample.write(config, customers)
         return _finish(start(), run_all.run)
     # a small sample: Spark's start (JVM, Delta's jars) and its generation (pure Python) overlap, and the
     # session is the one small data gets
     with ThreadPoolExecutor(max_workers=1) as pool:
         starting = pool.submit(start)
-        sample.write(config, args.customers)
+        sample.write(config, customers)
         ctx = starting.result()
     return _finish(ctx, run_all.run)
 
