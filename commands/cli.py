@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from gold.objectives import OBJECTIVES
 from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date, positive_int
-from pipelines.config import PROFILES
+from pipelines.config import PROFILES, Config
 from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
 
@@ -61,13 +61,18 @@ def _generate(args: argparse.Namespace) -> int:
 OVERLAPPED_SAMPLE = 10_000  # customers: a bigger sample is written before the session starts
 
 
+def sample_size(args: argparse.Namespace, config: Config) -> int:
+    """The customers `lakehouse demo` generates: ``--customers``, else the config's ``sample.customers``."""
+    return int(args.customers or config.sample.customers)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from jobs import run_all
     from jobs.common import start_context
     from sample import landing as sample
 
     config = config_from_args(args)
-    customers = args.customers or config.sample.customers
+    customers = sample_size(args, config)
 
     def start() -> RunContext:
         return start_context(args, "lakehouse-demo", as_of=config.sample.end_date, config=config)
