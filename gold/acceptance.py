@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from gold.customer_features import CATEGORICAL, numeric_columns, orders_column, spend_column
-from pipelines.config import Vocabulary
+from pipelines.config import ConfigError, Vocabulary
 
 LABEL = "label"
 WEIGHT = "weight"
@@ -134,6 +134,11 @@ def model_inputs(
 ) -> tuple[list[str], dict[str, Derived]]:
     """The model's numeric inputs and engineered inputs, without ``left_out`` and what derives from it."""
     gone = set(left_out)
+    unknown = sorted(gone - {*numeric_columns(vocabulary), *engineered_features(vocabulary)})
+    if unknown:
+        raise ConfigError(
+            f"model.left_out_inputs names {unknown}, which are not inputs of the acceptance model"
+        )
     numeric = [c for c in numeric_columns(vocabulary) if c not in gone]
     engineered = {
         name: d

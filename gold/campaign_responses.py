@@ -106,14 +106,10 @@ def completed(
     )
 
 
-def training_dates(
-    responses: DataFrame, as_of: date, window_days: int, described: DataFrame | None = None
-) -> DataFrame:
-    """The features dates training needs besides the run date: the contact date of every training campaign
-    with a contact the features describe."""
-    found = completed(responses, as_of, window_days, described).where(F.col("contacts") > 0)
-    dates = found.select("features_as_of").distinct()
-    return dates.where(F.col("features_as_of") != F.lit(as_of)).orderBy("features_as_of")
+def training_dates(campaigns: Sequence[Row], as_of: date) -> list[date]:
+    """The features dates training needs besides the run date: the contact date of every ``completed``
+    campaign with a contact the features describe."""
+    return sorted({c["features_as_of"] for c in campaigns if c["contacts"]} - {as_of})
 
 
 def undescribed(campaigns: Sequence[Row]) -> list[str]:

@@ -71,8 +71,7 @@ def responses(ctx: RunContext) -> list[date]:
         for line in campaign_responses.undescribed(campaigns):
             ctx.log.info("  %s", line)
         _record_described(ctx, campaign_responses.described_results(campaigns))
-        dates = {r["features_as_of"] for r in campaigns if r["contacts"]}
-        return sorted(dates - {ctx.as_of})
+        return campaign_responses.training_dates(campaigns, ctx.as_of)
 
 
 def _record_described(ctx: RunContext, results: Sequence[RuleResult]) -> None:

@@ -205,5 +205,19 @@ def test_contacts_made_before_their_customers_are_known_are_counted_and_left_out
         "contacts_described:c2": (20, 10, "warned"),
         "contacts_described:c3": (20, 0, "passed"),
     }
-    dates = campaign_responses.training_dates(responses, date(2026, 6, 30), 365, described).collect()
-    assert [r[0] for r in dates] == [date(2026, 1, 10), date(2026, 4, 1)]
+    assert campaign_responses.training_dates(found, date(2026, 6, 30)) == [
+        date(2026, 1, 10),
+        date(2026, 4, 1),
+    ]
+
+
+def test_inputs_left_out_by_name_take_what_derives_from_them_and_an_unknown_name_is_refused():
+    import pytest
+
+    from pipelines.config import ConfigError
+
+    numeric, engineered = acceptance.model_inputs(VOCAB, ["spend_total"])
+    assert "spend_total" not in numeric and "share_spend_wines" not in engineered
+    assert "log_spend_wines" in engineered and "spend_per_order" not in engineered
+    with pytest.raises(ConfigError, match=r"model.left_out_inputs names \['teens'\], which are not inputs"):
+        acceptance.model_inputs(VOCAB, ["teens"])

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from gold import acceptance_training, campaign_responses, customer_features
+from gold import acceptance_training, campaign_responses
 from jobs import backtest, run_all
+from jobs import features as features_job
 from pipelines import tracking
 from pipelines.config import load_config
 from pipelines.ingest import IngestError
@@ -87,13 +88,8 @@ def test_every_customer_with_a_basket_is_featured_and_every_describable_contact_
     assert shoppers.select("customer_id").distinct().join(today, "customer_id", "left_anti").count() == 0
     responses = lakehouse.read("gold.campaign_responses")
     window = grocery.config.model.training_window_days
-    history = lakehouse.read("silver.customer_history")
-    described = customer_features.described(
-        history, [r[0] for r in responses.select("features_as_of").distinct().collect()]
-    )
-    dates = [
-        r[0] for r in campaign_responses.training_dates(responses, grocery.as_of, window, described).collect()
-    ]
+    campaigns = features_job.completed(grocery, responses, window)
+    dates = campaign_responses.training_dates(campaigns, grocery.as_of)
     assert len(dates) >= 5
     for day in [*dates, grocery.as_of]:
         signed_up = customers.where(F.col("signup_date") < F.lit(day)).count()
