@@ -93,10 +93,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _finish(ctx: RunContext, *stages: Callable[[RunContext], object]) -> int:
+    from jobs.common import finish
+
     for stage in stages:
         stage(ctx)
-    ctx.log.info("run report: %s", ctx.write_report())
-    return 0
+    return finish(ctx)
 
 
 def _import_crm(args: argparse.Namespace) -> int:

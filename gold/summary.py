@@ -44,6 +44,8 @@ def models_lines(report: dict[str, Any]) -> list[str]:
             f"FLAGGED: the acceptance champion v{champion['version']} on its holdout: "
             f"{'; '.join(champion['flags'])} (it still scores; see ops.model_promotions)"
         )
+    if refused := report.get("refused", {}).get("deliveries"):
+        lines.append(f"REFUSED deliveries still in the landing zone ({len(refused)}): " + "; ".join(refused))
     if (flagged := report.get("drift", {}).get("flagged")) is not None:
         verdict = f"FLAGGED {', '.join(flagged)} (see ops.feature_drift)" if flagged else "no feature flagged"
         lines.append(f"Drift since the champion's training population: {verdict}")

@@ -13,6 +13,7 @@ from pipelines import runner
 from pipelines.cli import CONFIG, RUN, add_arguments, config_from_args, guarded
 from pipelines.config import Config
 from pipelines.errors import PipelineError
+from pipelines.ingest import REFUSED_EXIT
 from pipelines.runtime import RunContext
 from pipelines.session import start_run
 
@@ -41,8 +42,22 @@ def run_stage(args: argparse.Namespace, name: str, stage: Callable[[RunContext],
     """Start the run of ``args`` (--as-of, --run-id), run one stage, write the run report."""
     ctx = start_context(args, f"lakehouse-{name}", as_of=args.as_of, run_id=args.run_id)
     stage(ctx)
+    return finish(ctx)
+
+
+def finish(ctx: RunContext) -> int:
+    """Write the run report; the exit status: ``REFUSED_EXIT`` when a landed delivery is refused (named
+    on stderr once more), else 0."""
     ctx.log.info("run report: %s", ctx.write_report())
-    return 0
+    refused = ctx.report.get("refused", {}).get("deliveries") or []
+    for line in refused:
+        ctx.log.error("refused delivery: %s", line)
+    if refused:
+        ctx.log.error(
+            "%d refused deliveries (above) are still in the landing zone: the run wrote what it could and "
+            "exits with status %d until they are dealt with (see docs/data-quality.md)", len(refused), REFUSED_EXIT,
+        )  # fmt: skip
+    return REFUSED_EXIT if refused else 0
 
 
 def job_main(name: str, stage: Callable[[RunContext], object], argv: Sequence[str] | None = None) -> int:

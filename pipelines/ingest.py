@@ -37,6 +37,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
+from pipelines import failpoints
 from pipelines.config import Config
 from pipelines.contract import Contract
 from pipelines.declare import RawSource, Table
@@ -82,6 +83,7 @@ class IngestResult:
     version: int | None = None
     settling: int = 0  # files left for the next run: modified within ingest.settle_seconds
     eligible_at: float | None = None  # when the last of them is old enough (epoch seconds)
+    pending: list[str] = field(default_factory=list)  # refused by an earlier run and still landed
     log_rows: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
 
 
@@ -146,6 +148,7 @@ class Triage:
     changed: list[Delivery] = field(default_factory=list)  # refused re-deliveries
     refused: list[str] = field(default_factory=list)  # messages: symbolic links
     settling: list[Path] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # messages: refused by an earlier run, still landed
 
 
 def _listed(folder: Path) -> list[Path]:
@@ -287,11 +290,23 @@ def triage(ctx: RunContext, table: Table, log: Table, history: LogHistory | None
                 found.new.append(delivery)  # a rejected file corrected, or re-deliveries welcome
             else:
                 found.changed.append(delivery)
+        elif delivered[-1]["status"] == "rejected":
+            found.pending.append(f"{path} was refused on {_day(delivered[-1])} and is still landed unchanged")
     # log an empty or changed file once per content, not on every run
     seen = {(name, r["status"], r["content_sha256"]) for name, rs in logged.items() for r in rs}
     found.empty = [d for d in found.empty if (d.path.name, "empty", d.sha256) not in seen]
-    found.changed = [d for d in found.changed if (d.path.name, "changed", d.sha256) not in seen]
+    earlier = [d for d in found.changed if (d.path.name, "changed", d.sha256) in seen]
+    found.pending += [
+        f"{d.path} was refused before: it was ingested before with other content, and is still landed"
+        for d in earlier
+    ]
+    found.changed = [d for d in found.changed if d not in earlier]
     return found
+
+
+def _day(row: dict) -> str:  # type: ignore[type-arg]
+    when = row.get("ingested_at")
+    return when.date().isoformat() if when is not None else "an earlier run"
 
 
 def _repair_log(ctx: RunContext, table: Table, log: Table, missing: Sequence[Row], version: int) -> None:
@@ -444,6 +459,8 @@ def _append_batch(
 def _report(ctx: RunContext, result: IngestResult, found: Triage, blank: Sequence[Path]) -> None:
     for message in result.rejected:
         ctx.log.error("  REJECTED %s: %s", result.table, message)
+    for message in result.pending:
+        ctx.log.error("  STILL REFUSED %s: %s", result.table, message)
     if result.extra_column_rows:
         ctx.log.info(
             "  %s: %d row(s) carried columns outside the raw contract (kept in _extra_columns)",
@@ -489,6 +506,7 @@ def ingest_source(
     source = _source(table)
     result = IngestResult(table.name)
     found = triage(ctx, table, log, history)
+    result.pending = found.pending
     if found.settling:
         result.settling = len(found.settling)
         newest = max(p.stat().st_mtime for p in found.settling)
@@ -577,9 +595,19 @@ def ingest_all(ctx: RunContext, tables: Sequence[Table], log: Table) -> list[Ing
 
     try:
         map_concurrently(ingest, tables, ctx.config.spark.parallel_tables)
+        failpoints.reach("ingest appended")
     finally:
         write_log(ctx, log, results)
     return results
+
+
+REFUSED_EXIT = 3  # the exit status of a run that refused a delivery (the tables it wrote stay written)
+
+
+def refusals(results: Sequence[IngestResult]) -> list[str]:
+    """Every delivery refused by this run or an earlier one and still landed, one line each: what a run's
+    summary names, and why it ends with ``REFUSED_EXIT``, until someone deals with the file."""
+    return [f"{r.table}: {m}" for r in results for m in (*r.rejected, *r.pending)]
 
 
 def require_rows(ctx: RunContext, results: Sequence[IngestResult]) -> None:

@@ -12,11 +12,16 @@ LOGGER_NAME = "lakehouse"
 
 
 def get_logger() -> logging.Logger:
+    """Progress to stdout; errors (a refused file, a failed step) to stderr, where a scheduler looks."""
     logger = logging.getLogger(LOGGER_NAME)
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-        logger.addHandler(handler)
+        formatter = logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        progress, errors = logging.StreamHandler(sys.stdout), logging.StreamHandler(sys.stderr)
+        progress.addFilter(lambda record: record.levelno < logging.ERROR)
+        errors.setLevel(logging.ERROR)
+        for handler in (progress, errors):
+            handler.setFormatter(formatter)
+            logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
     return logger

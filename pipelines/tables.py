@@ -26,6 +26,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipelines import failpoints
 from pipelines.config import LAYERS, Config
 from pipelines.contract import Contract
 from pipelines.errors import PipelineError
@@ -121,6 +122,7 @@ class Lakehouse:
         created = not self.exists(contract.name)
         table = builder.comment(contract.grain).execute()
         if created:  # an existing table was registered when created (or by `lakehouse publish`)
+            failpoints.reach(f"created {contract.name}")
             self.register(contract.name)
         existing = set(table.toDF().columns)
         missing = [f for f in contract.schema.fields if f.name not in existing]

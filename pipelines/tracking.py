@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 
+from pipelines import failpoints
 from pipelines.config import Config
 from pipelines.errors import PipelineError, first_line
 from pipelines.tables import digest
@@ -206,6 +207,7 @@ def log_model(
     _FITTED[_fitted_key(name, version)] = model
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
+    failpoints.reach(f"registered {name}")
     active = mlflow.active_run()
     run_id = active.info.run_id if active else ""
     metrics = client.get_run(run_id).data.metrics if run_id else {}

@@ -1,5 +1,5 @@
 """The fault suite's lakehouses (`make test-faults`): a small generated one built by an uninterrupted run,
-and the same data through a sequence of killed attempts. The kills run in a thread of their own from the
+and the same data through a sequence of killed attempts, each of which must end killed or succeeded. The kills run in a thread of their own from the
 start of the session (each attempt is a process), alongside the tests that need only the first."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import failpoints
 from sample import generate
 
 AS_OF = "2026-06-30"
@@ -58,8 +59,47 @@ def uninterrupted(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     return root
 
 
-def _killed_attempt(root: Path, step: str, delay: float) -> str:
-    """Start a run, kill it ``delay`` seconds after it starts ``step`` (or when it ends first)."""
+# moments random kills rarely hit, each reached by one attempt that kills itself there
+# (``pipelines.failpoints``), in run order: the first run's bronze appended but not logged (the reproduction
+# of a night that failed after a crash), a silver and a gold table created before their first commit, a
+# model version registered before its decision and alias
+FAILPOINTS = (
+    "ingest appended", "created silver.orders", "created gold.customer_features",
+    "registered campaign_acceptance",
+)  # fmt: skip
+
+
+class AttemptFailedError(AssertionError):
+    """An attempt after a kill ended by itself with an error: a crash left something the next run cannot
+    handle."""
+
+
+def _failed(previous: str, code: int, tail: collections.deque[str]) -> AttemptFailedError:
+    return AttemptFailedError(
+        f"the attempt after the kill at {previous} failed by itself (exit {code}); its last output:\n"
+        + "".join(list(tail)[-40:])
+    )
+
+
+def _failpoint_attempt(root: Path, failpoint: str, previous: str) -> str:
+    """An attempt that kills itself at ``failpoint``; it must not end any other way."""
+    env = {**ENV, failpoints.VARIABLE: failpoint}
+    process = subprocess.Popen(
+        run_command(root), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    out, _ = process.communicate(timeout=ATTEMPT_SECONDS)
+    if process.returncode != -signal.SIGKILL:
+        tail = collections.deque(out.splitlines(keepends=True), maxlen=600)
+        if process.returncode != 0:
+            raise _failed(previous, process.returncode, tail)
+        raise AssertionError(f"the attempt ran to its end without reaching the failpoint {failpoint!r}")
+    return f"failpoint {failpoint}"
+
+
+def _killed_attempt(root: Path, step: str, delay: float, previous: str) -> str:
+    """Start a run, kill it ``delay`` seconds after it starts ``step`` (or when it ends first); it must end
+    killed or succeeded (``previous``: the kill before it, named when it fails by itself)."""
     process = subprocess.Popen(
         run_command(root), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
@@ -76,14 +116,23 @@ def _killed_attempt(root: Path, step: str, delay: float) -> str:
             where = line.strip()
             break
     watchdog.cancel()
-    if where == "the end" and process.wait() == -signal.SIGKILL:
-        raise AssertionError(
-            f"an attempt hung: neither {step!r} nor its end within {ATTEMPT_SECONDS} s; its last output and "
-            "thread dumps:\n" + "".join(tail)
-        )
+    if where == "the end":
+        code = process.wait()
+        if code == -signal.SIGKILL:
+            raise AssertionError(
+                f"an attempt hung: neither {step!r} nor its end within {ATTEMPT_SECONDS} s; its last output "
+                "and thread dumps:\n" + "".join(tail)
+            )
+        if code != 0:
+            raise _failed(previous, code, tail)
+        return where
     time.sleep(delay)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
+    elif process.returncode != 0:  # it ended by itself during the delay
+        assert process.stdout is not None
+        tail.extend(process.stdout.readlines())
+        raise _failed(previous, process.returncode, tail)
     process.wait()
     return where
 
@@ -115,15 +164,24 @@ def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
     """KILLS killed attempts at random moments, then one attempt run to its end."""
     rng = random.Random(20261130)
     steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
-    moments, start = [], time.monotonic()
-    for n, at in enumerate(sorted(steps)):
+    moments: list[str] = []
+    start, total = time.monotonic(), len(FAILPOINTS) + KILLS
+    for n, failpoint in enumerate(FAILPOINTS):
+        began = time.monotonic()
+        moments.append(_failpoint_attempt(root, failpoint, moments[-1] if moments else "none (first run)"))
+        took, since = time.monotonic() - began, time.monotonic() - start
+        _progress(f"kill {n + 1:2d}/{total}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
+    for n, at in enumerate(sorted(steps), start=len(FAILPOINTS)):
         step, delay = STEPS[at], rng.uniform(0.0, 4.0)
         began = time.monotonic()
-        moments.append(f"{_killed_attempt(root, step, delay)} +{delay:.1f}s")
+        moments.append(f"{_killed_attempt(root, step, delay, moments[-1])} +{delay:.1f}s")
         took, since = time.monotonic() - began, time.monotonic() - start
-        _progress(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
+        _progress(f"kill {n + 1:2d}/{total}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
     final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
-    assert final.returncode == 0, final.stderr[-3000:]
+    if final.returncode != 0:
+        raise _failed(
+            moments[-1], final.returncode, collections.deque([final.stdout[-3000:], final.stderr[-3000:]])
+        )
     _progress(f"last attempt ran to its end: {time.monotonic() - start:.0f} s in")
     return root, moments
 

@@ -17,6 +17,7 @@ import pytest
 
 from commands import cli
 from pipelines.config import load_config
+from pipelines.ingest import REFUSED_EXIT
 from pipelines.log import LOGGER_NAME
 from pipelines.tables import Lakehouse
 from tests.conftest import deliver
@@ -38,6 +39,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     grows: dict[str, int] = field(default_factory=dict)  # tables that gain exactly these rows
     holds: dict[str, str] = field(default_factory=dict)  # the values of the row a grown table gained
+    again: bool = False  # a second run, with nothing else new, still names the refused file and its status
 
 
 def _customer(text: str, name: str, encoding: str = "utf-8") -> Callable[[Path], None]:
@@ -118,25 +120,28 @@ CASES = {
     ),
     "a CSV naming a column twice": Case(
         ["ingest"],
-        0,
+        REFUSED_EXIT,
         "more than once",
         _customer(f"{CUSTOMERS_HEADER},income\n{BOM_ROW[:-1]},1\n", "twice.csv"),
     ),
     "a binary file": Case(
-        ["ingest"], 0, "not a text file", _bytes("orders", "dump.jsonl", b"\x00\x01\x02" * 500)
+        ["ingest"], REFUSED_EXIT, "not a text file", _bytes("orders", "dump.jsonl", b"\x00\x01\x02" * 500)
     ),
     "a huge single-line file": Case(
         ["ingest"],
-        0,
+        REFUSED_EXIT,
         "holds a line of more than",
         _bytes("orders", "one_line.jsonl", b"[" + b'{"order_id": "o"},' * 500_000),
     ),
     "JSON that is not UTF-8": Case(
-        ["ingest"], 0, "is not UTF-8", _bytes("orders", "latin1.jsonl", (ORDER % "Séparé").encode("latin-1"))
+        ["ingest"],
+        REFUSED_EXIT,
+        "is not UTF-8",
+        _bytes("orders", "latin1.jsonl", (ORDER % "Séparé").encode("latin-1")),
     ),
-    "a symbolic link": Case(["ingest"], 0, "is a symbolic link", _symlink),
+    "a symbolic link": Case(["ingest"], REFUSED_EXIT, "is a symbolic link", _symlink),
     "a landed name with other content": Case(
-        ["ingest"], 0, "was ingested before with other content", _redelivered
+        ["ingest"], REFUSED_EXIT, "was ingested before with other content", _redelivered, again=True
     ),
     "a deleted _delta_log": Case(["silver"], 1, "silver.orders", _delta_log_deleted),
     "a damaged model artifact": Case(["score", "--as-of", AS_OF], 1, "cannot be loaded", _model_damaged),
@@ -179,9 +184,12 @@ class _Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
+        self.errors: list[str] = []  # what the console handlers send to stderr
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
+        if record.levelno >= logging.ERROR:
+            self.errors.append(record.getMessage())
 
 
 @pytest.fixture
@@ -194,7 +202,7 @@ def log_lines():  # type: ignore[no-untyped-def]
     project.setLevel(logging.INFO)
     for logger in loggers:
         logger.addHandler(handler)
-    yield handler.lines
+    yield handler
     for logger in loggers:
         logger.removeHandler(handler)
     project.setLevel(level)
@@ -216,10 +224,20 @@ def test_a_bad_input_ends_in_one_line_and_no_row_is_lost_or_doubled(
     except SystemExit as exited:  # argparse: a malformed argument
         code = int(exited.code or 0)
     err = capsys.readouterr().err
-    said = [line for line in [*err.splitlines(), *log_lines] if case.says in line]
+    said = [line for line in [*err.splitlines(), *log_lines.lines] if case.says in line]
     assert code == case.code, (code, err[-2000:])
-    assert said, (case.says, err[-2000:], log_lines[-10:])
-    if code:  # "error: ..." (argparse: "lakehouse score: error: ...")
+    assert said, (case.says, err[-2000:], log_lines.lines[-10:])
+    if code == REFUSED_EXIT:  # the run went on; the refusal is on stderr, and last
+        assert any(case.says in line for line in log_lines.errors), log_lines.errors
+        assert log_lines.lines[-1].endswith(
+            f"exits with status {REFUSED_EXIT} until they are dealt with (see docs/data-quality.md)"
+        )
+        if case.again:
+            log_lines.lines.clear()
+            log_lines.errors.clear()
+            assert cli.main(argv) == REFUSED_EXIT
+            assert any("refused before" in line and "still landed" in line for line in log_lines.errors)
+    elif code:  # "error: ..." (argparse: "lakehouse score: error: ...")
         errors = [line for line in err.splitlines() if "error:" in line]
         assert len(errors) == 1 and case.says in errors[0], err[-2000:]
         assert "Traceback" not in err

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from pipelines import tracking
 from pipelines.config import load_config
 from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
-from tests.faults.conftest import KILLS
+from tests.faults.conftest import FAILPOINTS, KILLS
 
 pytestmark = pytest.mark.faults
 # columns naming a registration or a run attempt rather than what was computed
@@ -49,7 +49,8 @@ def lakehouses(spark, uninterrupted, kill_sequence):  # type: ignore[no-untyped-
 
 def test_every_table_equals_an_uninterrupted_run(lakehouses):
     expected, killed, moments = lakehouses
-    assert len(moments) == KILLS
+    assert len(moments) == len(FAILPOINTS) + KILLS
+    assert moments[: len(FAILPOINTS)] == [f"failpoint {f}" for f in FAILPOINTS]
     assert killed.tables() == expected["tables"]
     contents = _contents(killed)
     assert [n for n, content in expected["contents"].items() if contents[n] != content] == []

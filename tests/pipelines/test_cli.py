@@ -136,3 +136,13 @@ def test_every_stage_s_help_is_the_first_line_of_its_job_s_docstring():
         run = importlib.import_module(module).run
         first = run.__doc__.splitlines()[0].rstrip(".")
         assert cli._help(module) == first[0].lower() + first[1:], name
+
+
+def test_progress_goes_to_stdout_and_errors_to_stderr_where_a_scheduler_looks():
+    code = (
+        "from pipelines.log import get_logger; log = get_logger(); "
+        "log.info('progress'); log.warning('a warning'); log.error('REJECTED bronze.orders: a file')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert [line.split(" ", 1)[1] for line in done.stdout.splitlines()] == ["progress", "a warning"]
+    assert [line.split(" ", 1)[1] for line in done.stderr.splitlines()] == ["REJECTED bronze.orders: a file"]

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from bronze import customers, orders
 from ops.ingest_log import TABLE as INGEST_LOG
-from pipelines.ingest import IngestError, create_tables, ingest_all, ingest_source, require_rows
+from pipelines.ingest import IngestError, create_tables, ingest_all, ingest_source, refusals, require_rows
 from pipelines.runtime import RunContext
 from tests.conftest import deliver
 
@@ -116,6 +116,11 @@ def test_a_file_missing_a_required_column_is_rejected_and_others_land(ctx):
     assert log == {"bad.csv": ("rejected", 0), "good.csv": ("ingested", 1), "empty.csv": ("empty", 0)}
     rerun = ingest(ctx, customers.TABLE)
     assert (rerun.files, rerun.log_rows) == (0, [])  # nothing retried, and the empty file logged once
+    day = datetime.now(timezone.utc).date()
+    assert refusals([rerun]) == [
+        f"bronze.customers: {ctx.config.landing('customers') / 'bad.csv'} was refused on {day} and is still "
+        "landed unchanged"
+    ]  # named by every run until it is dealt with
     # the rejected file delivered again corrected, and the empty one filled: both land now
     land(
         ctx.config,
@@ -244,7 +249,12 @@ def test_a_landed_name_delivered_again_with_other_content_is_refused_once_by_def
     refused = ingest(ctx, orders.TABLE)
     assert refused.files == 0 and len(refused.rejected) == 1
     assert refused.rejected[0].startswith(f"{path} was ingested before with other content")
-    assert ingest(ctx, orders.TABLE).log_rows == []  # logged once, not on every run
+    again = ingest(ctx, orders.TABLE)
+    assert again.log_rows == []  # logged once, not on every run
+    assert refusals([again]) == [
+        f"bronze.orders: {path} was refused before: it was ingested before with other content, and is still "
+        "landed"
+    ]  # but named by every run until it is dealt with
     log = ctx.lakehouse.read(INGEST_LOG.name).orderBy("ingested_at", "status").select("status", "size_bytes")
     assert sorted(tuple(r) for r in log.collect()) == [
         ("changed", path.stat().st_size),
@@ -253,7 +263,8 @@ def test_a_landed_name_delivered_again_with_other_content_is_refused_once_by_def
     assert [r["order_id"] for r in ctx.lakehouse.read("bronze.orders").collect()] == ["o-1"]
     # the same bytes touched again are the same delivery: nothing refused
     land(ctx.config, "orders", "orders_2026-05.jsonl", order_line("o-1"))
-    assert ingest(ctx, orders.TABLE).rejected == []
+    dealt_with = ingest(ctx, orders.TABLE)
+    assert (dealt_with.rejected, refusals([dealt_with])) == ([], [])
 
 
 def _welcoming_changes(spark, config):
