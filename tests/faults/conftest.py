@@ -22,7 +22,7 @@ from pipelines import failpoints
 from sample import generate
 
 AS_OF = "2026-06-30"
-KILLS = int(os.environ.get("FAULT_KILLS", "20"))
+KILLS = int(os.environ.get("FAULT_KILLS", "16"))  # random ones, after the FAILPOINTS
 ATTEMPT_SECONDS = 480  # an attempt reaches any step within about three minutes, even on a busy machine
 # the moments: a step's start line, then a random delay. Every step gets a kill, the rest fall on random
 # steps; attempts go through the steps in run order, so each attempt resumes the work the previous one cut
@@ -161,7 +161,7 @@ def _progress(line: str) -> None:
 
 
 def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
-    """KILLS killed attempts at random moments, then one attempt run to its end."""
+    """An attempt killed at each of FAILPOINTS, KILLS killed at random moments, then one run to its end."""
     rng = random.Random(20261130)
     steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
     moments: list[str] = []
