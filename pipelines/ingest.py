@@ -364,10 +364,13 @@ def _read_json(ctx: RunContext, source: RawSource, paths: Sequence[Path]) -> Dat
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
     record = F.from_json("value", f"{source.raw_ddl}, {CORRUPT} STRING", options)
     declared = list(source.raw_columns)
+    # a line is parsed into its record once; its keys are only scanned (values skipped, nothing built), and
+    # the rare line with keys outside the contract is read again for their values
+    undeclared = F.filter(F.json_object_keys("value"), lambda k: ~k.isin(*declared))
     extra = F.map_filter(F.from_json("value", "map<string,string>"), lambda k, _: ~k.isin(*declared))
     return lines.select(
         record.alias("r"),
-        F.when(F.size(extra) > 0, F.to_json(extra)).alias("_extra_columns"),
+        F.when(F.size(undeclared) > 0, F.to_json(extra)).alias("_extra_columns"),
         source_file().alias("_source_file"),
     ).select(*[f"r.{c}" for c in declared], f"r.{CORRUPT}", "_extra_columns", "_source_file")
 
@@ -433,23 +436,22 @@ def _append_batch(
     ctx: RunContext, table: Table, frames: Sequence[DataFrame], files: Sequence[str], ingested_at: datetime
 ) -> tuple[dict[str, tuple[int, int, int]], int | None]:
     """Append the new files' rows in one commit; returns (rows, malformed, extra) per file and the version.
-    The files are parsed once: the rows are kept in memory between counting them and appending them."""
+    The files are read once, by the append; the rows are then counted per file from what the commit wrote
+    (three small columns of its new files: Delta's statistics skip the older ones), not held in memory."""
     if not frames:
         return {}, None
     batch = frames[0]
     for frame in frames[1:]:
         batch = batch.unionByName(frame)
-    batch = batch.withColumns({"_ingested_at": F.lit(ingested_at), "_run_id": F.lit(ctx.run_id)}).persist()
-    try:
-        per_file = batch.groupBy("_source_file").agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.count(CORRUPT).alias("malformed"),
-            F.count("_extra_columns").alias("extra"),
-        )
-        counts = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in per_file.collect()}
-        version = ctx.lakehouse.append(table.contract_for(ctx.config.vocabulary), batch).version
-    finally:
-        batch.unpersist()
+    batch = batch.withColumns({"_ingested_at": F.lit(ingested_at), "_run_id": F.lit(ctx.run_id)})
+    version = ctx.lakehouse.append(table.contract_for(ctx.config.vocabulary), batch).version
+    written = ctx.lakehouse.read(table.name, version).where(F.col("_ingested_at") == F.lit(ingested_at))
+    per_file = written.groupBy("_source_file").agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count(CORRUPT).alias("malformed"),
+        F.count("_extra_columns").alias("extra"),
+    )
+    counts = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in per_file.collect()}
     unknown = set(counts) - set(files)
     if unknown:
         raise IngestError(f"{table.name}: bronze lineage names {sorted(unknown)} match no landed file read")

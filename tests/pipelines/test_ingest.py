@@ -72,9 +72,11 @@ def test_malformed_json_lines_are_kept_with_their_raw_text(ctx):
         "is_deal": False,
         "items": [{"category": "wines", "amount": 12.5}],
     }
-    land(ctx.config, "orders", "o.jsonl", json.dumps(good) + '\n{"order_id": "O2", "customer_id": \n')
+    extra = {**good, "order_id": "O3", "coupon": "SPRING", "meta": {"a": 1}}  # keys outside the contract
+    lines = [json.dumps(good), '{"order_id": "O2", "customer_id": ', json.dumps(extra)]
+    land(ctx.config, "orders", "o.jsonl", "\n".join(lines) + "\n")
     result = ingest(ctx, orders.TABLE)
-    assert (result.rows, result.malformed_rows) == (2, 1)
+    assert (result.rows, result.malformed_rows, result.extra_column_rows) == (3, 1, 1)
     bronze = ctx.lakehouse.read("bronze.orders")
     kept = bronze.where(F.col("order_id") == "O1").select(
         "customer_id", F.col("items")[0]["amount"].alias("amount")
@@ -82,6 +84,11 @@ def test_malformed_json_lines_are_kept_with_their_raw_text(ctx):
     assert [tuple(r) for r in kept.collect()] == [("1", "12.5")]  # values stay as delivered (strings)
     broken = bronze.where(F.col("_corrupt_record").isNotNull()).select("_corrupt_record").collect()
     assert [r[0] for r in broken] == ['{"order_id": "O2", "customer_id": ']
+    extras = {
+        r["order_id"]: r["_extra_columns"] for r in bronze.select("order_id", "_extra_columns").collect()
+    }
+    assert extras["O1"] is None and extras[None] is None  # the malformed line keeps no order_id
+    assert json.loads(extras["O3"]) == {"coupon": "SPRING", "meta": '{"a":1}'}
 
 
 def test_csv_columns_are_matched_by_header_name_and_extras_kept(ctx):
