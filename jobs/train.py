@@ -166,6 +166,7 @@ def _train_or_reuse(
         metrics = at.champion_on(model, existing.tags, holdout, ctx.config)
         comparison = tracking.logged_table(client, existing.run_id, "model_comparison.json")
         baselines = at.baselines(comparison.set_index("model") if comparison is not None else None)
+        drivers = acceptance_drivers.from_model(model, labelled)  # the cut-off run may not have written them
     else:
         with mlflow.start_run(run_name=f"acceptance {ctx.as_of}"):
             trained = at.train(labelled, training, ctx.config, lambda line: ctx.log.info("  %s", line))
@@ -178,8 +179,9 @@ def _train_or_reuse(
             tags = at.model_tags(trained, training, fp, ctx.as_of)
             registered = tracking.log_model(client, trained.model, at.MODEL_NAME, tags)
         metrics, baselines = dict(trained.metrics), at.baselines(trained.comparison)
-        rows = acceptance_drivers.table_rows(registered.version, trained.drivers, ctx.as_of)
-        runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
+        drivers = trained.drivers
+    rows = acceptance_drivers.table_rows(registered.version, drivers, ctx.as_of)
+    runner.write_rows(ctx, acceptance_drivers.TABLE, rows, dq_results.TABLE)
     decision = model_promotions.decide(
         at.MODEL_NAME, registered.version, metrics, champion and champion.version, best,
         as_of=ctx.as_of, champion_as_of=champion and champion.tags.get("as_of"), baselines=baselines,

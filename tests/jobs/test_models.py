@@ -142,6 +142,14 @@ def test_a_version_registered_without_a_decision_is_gated_when_training_runs_aga
         and last["candidate_profit"] == last["champion_profit"]
     )
     assert tracking.get_alias(client, ACCEPTANCE_MODEL).version == orphan
+    # its drivers, which the cut-off run never wrote, are the same pipeline's: the original's
+    drivers = writable.lakehouse.read("gold.acceptance_drivers")
+
+    def of(version):  # type: ignore[no-untyped-def]
+        rows = drivers.where(F.col("model_version") == version).select("feature", "coefficient").collect()
+        return sorted(tuple(r) for r in rows)
+
+    assert of(orphan) == of(original.version) and len(of(orphan)) > 10
     # decided now: the next run reuses it without another decision
     assert train.train_acceptance(writable, client).version == orphan
     assert _last_decision(writable)["decided_at"] == last["decided_at"]
