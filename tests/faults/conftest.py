@@ -22,7 +22,7 @@ from pipelines import failpoints
 from sample import generate
 
 AS_OF = "2026-06-30"
-KILLS = int(os.environ.get("FAULT_KILLS", "16"))  # random ones, after the FAILPOINTS
+KILLS = int(os.environ.get("FAULT_KILLS", "14"))  # random ones: every step once, and three more
 ATTEMPT_SECONDS = 480  # an attempt reaches any step within about three minutes, even on a busy machine
 # the moments: a step's start line, then a random delay. Every step gets a kill, the rest fall on random
 # steps; attempts go through the steps in run order, so each attempt resumes the work the previous one cut
@@ -160,36 +160,64 @@ def _progress(line: str) -> None:
     print(line, file=sys.__stderr__, flush=True)
 
 
-def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
-    """An attempt killed at each of FAILPOINTS, KILLS killed at random moments, then one run to its end."""
-    rng = random.Random(20261130)
-    steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
-    moments: list[str] = []
-    start, total = time.monotonic(), len(FAILPOINTS) + KILLS
-    for n, failpoint in enumerate(FAILPOINTS):
-        began = time.monotonic()
-        moments.append(_failpoint_attempt(root, failpoint, moments[-1] if moments else "none (first run)"))
-        took, since = time.monotonic() - began, time.monotonic() - start
-        _progress(f"kill {n + 1:2d}/{total}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
-    for n, at in enumerate(sorted(steps), start=len(FAILPOINTS)):
-        step, delay = STEPS[at], rng.uniform(0.0, 4.0)
-        began = time.monotonic()
-        moments.append(f"{_killed_attempt(root, step, delay, moments[-1])} +{delay:.1f}s")
-        took, since = time.monotonic() - began, time.monotonic() - start
-        _progress(f"kill {n + 1:2d}/{total}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
+def _finish(root: Path, moments: list[str], start: float, what: str) -> tuple[Path, list[str]]:
+    """One attempt run to its end after the kills."""
     final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
     if final.returncode != 0:
         raise _failed(
             moments[-1], final.returncode, collections.deque([final.stdout[-3000:], final.stderr[-3000:]])
         )
-    _progress(f"last attempt ran to its end: {time.monotonic() - start:.0f} s in")
+    _progress(f"{what}: the last attempt ran to its end, {time.monotonic() - start:.0f} s in")
     return root, moments
 
 
+def _failpoints_and_finish(root: Path) -> tuple[Path, list[str]]:
+    """An attempt killed at each of FAILPOINTS, in run order from the first run, then one run to its end."""
+    moments: list[str] = []
+    start = time.monotonic()
+    for n, failpoint in enumerate(FAILPOINTS):
+        began = time.monotonic()
+        moments.append(_failpoint_attempt(root, failpoint, moments[-1] if moments else "none (first run)"))
+        took, since = time.monotonic() - began, time.monotonic() - start
+        _progress(
+            f"failpoint {n + 1}/{len(FAILPOINTS)}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)"
+        )
+    return _finish(root, moments, start, "failpoints")
+
+
+def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
+    """KILLS attempts killed at random moments, every step at least once, in run order (each attempt
+    resumes the work the one before was cut off in), then one run to its end."""
+    rng = random.Random(20261130)
+    steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
+    moments: list[str] = []
+    start = time.monotonic()
+    for n, at in enumerate(sorted(steps)):
+        step, delay = STEPS[at], rng.uniform(0.0, 4.0)
+        began = time.monotonic()
+        previous = moments[-1] if moments else "none (first run)"
+        moments.append(f"{_killed_attempt(root, step, delay, previous)} +{delay:.1f}s")
+        took, since = time.monotonic() - began, time.monotonic() - start
+        _progress(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
+    return _finish(root, moments, start, "random kills")
+
+
+Killed = dict[str, tuple[Path, list[str]]]
+
+
 @pytest.fixture(scope="session")
-def kill_sequence(tmp_path_factory) -> Iterator[Future[tuple[Path, list[str]]]]:  # type: ignore[no-untyped-def]
-    """The killed lakehouse and its kill moments, computed in the background: ``.result()`` waits."""
-    root = landed(tmp_path_factory.mktemp("faults") / "killed")
+def kill_sequence(tmp_path_factory) -> Iterator[Future[Killed]]:  # type: ignore[no-untyped-def]
+    """Two killed lakehouses (the failpoints', the random kills') and their kill moments, computed in the
+    background: ``.result()`` waits. The failpoints kill first writes, so they take a lakehouse of their
+    own: the random kills then still find every step's work to cut."""
+    base = tmp_path_factory.mktemp("faults")
+    roots = {"failpoints": landed(base / "failpoints"), "random kills": landed(base / "killed")}
+
+    def both() -> Killed:
+        return {
+            "failpoints": _failpoints_and_finish(roots["failpoints"]),
+            "random kills": _kill_and_finish(roots["random kills"]),
+        }
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kills") as pool:
-        attempts = pool.submit(_kill_and_finish, root)
-        yield attempts
+        yield pool.submit(both)
