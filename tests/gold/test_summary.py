@@ -58,3 +58,13 @@ def test_the_models_lines_say_when_the_champion_is_flagged_and_stay_quiet_when_i
     )
     quiet = {"campaign_acceptance": {"version": "1", "flags": []}}
     assert not any("FLAGGED" in line for line in summary.models_lines({**report, "champion_flags": quiet}))
+
+
+def test_the_summary_names_every_refused_delivery_still_landed():
+    refused = [
+        "bronze.orders: /l/orders/o.jsonl was refused before: ...",
+        "bronze.orders: /l/orders/x is a symbolic link",
+    ]
+    lines = summary.models_lines({"refused": {"deliveries": refused}})
+    assert lines == [f"REFUSED deliveries still in the landing zone (2): {refused[0]}; {refused[1]}"]
+    assert summary.models_lines({"refused": {"deliveries": []}}) == []
