@@ -29,7 +29,6 @@ def decisions(ctx: RunContext, name: str) -> list[dict[str, Any]]:
     if not ctx.lakehouse.exists(model_promotions.TABLE.name):
         return []
     # read from its files (a few rows: no Spark job before training); ``history`` picks the model's
-    ctx.lakehouse.ensure(model_promotions.CONTRACT)  # a table from before a column was added gains it
     rows = ctx.lakehouse.rows(model_promotions.TABLE.name, model_promotions.HISTORY_COLUMNS)
     return model_promotions.history(rows, name)
 

@@ -181,15 +181,18 @@ class Lakehouse:
     ) -> list[dict[str, Any]]:
         """A small table's rows (``where``: ``[(column, op, value)]``) as Python values read from its files,
         no Spark job: for the logs a stage consults before deciding what to do. Timestamps come as naive
-        local times, as Spark's ``collect`` gives them, so the two compare."""
+        local times, as Spark's ``collect`` gives them, so the two compare. A column a newer contract added
+        (nullable) and the table has not gained yet reads as None, as it will once added."""
 
         def local(value: Any) -> Any:
             if isinstance(value, datetime) and value.tzinfo is not None:
                 return value.astimezone().replace(tzinfo=None)
             return value
 
-        table = scan(self._log(name), list(columns), list(where) if where else None)
-        return [{k: local(v) for k, v in row.items()} for row in table.to_pylist()]
+        log = self._log(name)
+        present = {f.name for f in log.schema().fields}
+        table = scan(log, [c for c in columns if c in present], list(where) if where else None)
+        return [{c: local(row.get(c)) for c in columns} for row in table.to_pylist()]
 
     def empty_since_created(self, name: str, version: int) -> bool:
         """Whether the table, at ``version``, holds only the empty commit ``ensure`` created it with."""

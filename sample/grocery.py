@@ -109,17 +109,23 @@ def _write_campaigns(
         accepted = rng.random(audience_size) < _calibrate(logit, rng.uniform(0.02, 0.20))
         accepted_before[audience] += accepted
         day = end - timedelta(days=int(offset))
-        rows = [
-            [f"g{k + 1:02d}", int(ids[i]), _ts(day, 9 * 3600 + j % 3600), int(a)]
-            for j, (i, a) in enumerate(zip(audience, accepted, strict=True))
-        ]
-        _write_csv(
-            landing / "campaign_contacts" / f"contacts_g{k + 1:02d}.csv",
-            campaign_contacts.SOURCE.raw_columns,
-            rows,
-        )
-        contacts, written = contacts + len(rows), written + 1
+        contacts += _write_contacts(landing, f"g{k + 1:02d}", ids[audience], accepted, day, 9)
+        written += 1
     return written, contacts
+
+
+def _write_contacts(
+    landing: Path, campaign: str, contacted: np.ndarray, accepted: np.ndarray, day: date, hour: int
+) -> int:
+    """One campaign's contacts file, a contact a second from ``hour`` on ``day``; returns its rows."""
+    rows = [
+        [campaign, int(customer), _ts(day, hour * 3600 + j % 3600), int(a)]
+        for j, (customer, a) in enumerate(zip(contacted, accepted, strict=True))
+    ]
+    _write_csv(
+        landing / "campaign_contacts" / f"contacts_{campaign}.csv", campaign_contacts.SOURCE.raw_columns, rows
+    )
+    return len(rows)
 
 
 def _write_campaigns_before_history(
@@ -135,16 +141,7 @@ def _write_campaigns_before_history(
         audience = rng.choice(len(ids), size=min(len(ids), int(rng.integers(40, 120))), replace=False)
         accepted = rng.random(len(audience)) < 0.08
         day = end - timedelta(days=int(offset))
-        rows = [
-            [f"e{k + 1:02d}", int(ids[i]), _ts(day, 10 * 3600 + j % 3600), int(a)]
-            for j, (i, a) in enumerate(zip(audience, accepted, strict=True))
-        ]
-        _write_csv(
-            landing / "campaign_contacts" / f"contacts_e{k + 1:02d}.csv",
-            campaign_contacts.SOURCE.raw_columns,
-            rows,
-        )
-        contacts += len(rows)
+        contacts += _write_contacts(landing, f"e{k + 1:02d}", ids[audience], accepted, day, 10)
     return len(offsets), contacts
 
 

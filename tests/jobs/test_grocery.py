@@ -5,7 +5,6 @@ and five from before the history starts, files copied in just before the run. No
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -22,7 +21,6 @@ from tests.conftest import SMALL_TRAINING
 
 pytestmark = pytest.mark.e2e
 HOUSEHOLDS = 300
-GROCERY = Path(__file__).resolve().parents[2] / "lakehouse.grocery.toml"
 
 
 @pytest.fixture(scope="module")

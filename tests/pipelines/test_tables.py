@@ -179,6 +179,10 @@ def test_log_reads_without_spark_agree_with_spark(spark, config):
         expected, key=lambda r: r["id"]
     )
     assert lakehouse.rows("silver.events", ("id",), [("note", "=", "c")]) == [{"id": 3}]
+    # a column a newer contract adds reads as None until the table gains it
+    assert lakehouse.rows("silver.events", ("id", "added_later"), [("note", "=", "c")]) == [
+        {"id": 3, "added_later": None}
+    ]
 
 
 def test_a_table_registered_elsewhere_is_pointed_at_its_new_location(spark, tmp_path):
