@@ -189,9 +189,10 @@ def left_out(config: Config) -> dict[str, str]:
     """The inputs the acceptance model leaves out, with why: blank in every training row (or named in
     model.left_out_inputs), or derived from such an input."""
     gone = config.model.left_out_inputs
+    _, kept = acceptance.model_inputs(config.vocabulary, gone)
     why = {c: "blank in every training row (or named in model.left_out_inputs)" for c in gone}
     for name, derived in acceptance.engineered_features(config.vocabulary).items():
-        if name not in why and set(derived.args) & set(gone):
+        if name not in kept and name not in why:
             why[name] = "derived from " + ", ".join(a for a in derived.args if a in gone)
     return why
 

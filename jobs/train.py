@@ -119,9 +119,9 @@ def with_inputs(ctx: RunContext, labelled: DataFrame) -> RunContext:
     one line."""
     blank = at.blank_inputs(labelled.where(~F.col(at.HOLDOUT)), ctx.config)
     config = at.leaving_out(ctx.config, blank)
-    derived = at.left_out(config)
+    engineered = acceptance.engineered_features(config.vocabulary)
     for name in blank:
-        also = sorted(n for n, why in derived.items() if why == f"derived from {name}")
+        also = sorted(n for n, d in engineered.items() if name in d.args)
         ctx.log.info(
             "  acceptance: %s is blank in every training row: left out of the model%s", name,
             f" (with {', '.join(also)}, derived from it)" if also else "",
