@@ -49,10 +49,11 @@ class Work:
 
 
 def spark_jobs(spark: SparkSession | None = None) -> int | None:
-    """How many Spark jobs this process's Spark context has started so far (None without one): job ids
-    are numbered from 0 in submission order, and the status tracker keeps the newest ones."""
+    """How many Spark jobs this process's Spark context has started so far (None without one, or while
+    one is still starting in another thread, as `lakehouse demo`'s does while the sample is written): job
+    ids are numbered from 0 in submission order, and the status tracker keeps the newest ones."""
     context = spark.sparkContext if spark is not None else SparkContext._active_spark_context
-    if context is None:
+    if context is None or getattr(context, "_jsc", None) is None:
         return None
     # the newest id, found in the JVM: the tracker keeps up to 1,000 ids, and reading them into Python takes
     # a round trip each (2 s of a 37 s run, counted once per stage)

@@ -30,3 +30,14 @@ def test_a_report_gives_back_the_work_it_recorded(spark, tmp_path):  # type: ign
     path.write_text(json.dumps({"work": meter.as_dict()}))
     assert from_report(path) == meter.stages and meter.stages["count"].jobs == 1
     assert "count" in meter.table() and "total" in meter.table()
+
+
+def test_a_context_still_starting_in_another_thread_counts_no_job(monkeypatch):  # type: ignore[no-untyped-def]
+    """`lakehouse demo` writes its sample while the session starts: a step ending then finds the context
+    registered but without its JVM handle yet."""
+    from pyspark import SparkContext
+
+    from pipelines.work import spark_jobs
+
+    monkeypatch.setattr(SparkContext, "_active_spark_context", object.__new__(SparkContext))
+    assert spark_jobs() is None
