@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-fast lint sql mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-sql-server test-fast lint sql sql-server sql-loadtest mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,8 +69,11 @@ test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipe
 test-faults: $(BIN)/lakehouse ## kill runs at 4 failpoints and 14 random moments, every attempt killed or succeeded; compare every table with an uninterrupted run; 20 bad inputs
 	$(BIN)/python -m pytest -m faults -s -p no:cacheprovider
 
+test-sql-server: $(BIN)/lakehouse ## the SQL endpoint over JDBC: views as `lakehouse sql` answers, 8 clients during a run, every write refused
+	$(BIN)/python -m pytest -m sqlserver
+
 test-fast: $(BIN)/lakehouse ## run the unit tests (no whole runs)
-	$(BIN)/python -m pytest -m "not e2e and not cluster and not faults"
+	$(BIN)/python -m pytest -m "not e2e and not cluster and not faults and not sqlserver"
 
 lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the declarations
 	$(BIN)/ruff check pipelines bronze silver gold ops sample jobs commands apps tests
@@ -79,6 +82,12 @@ lint: $(BIN)/lakehouse ## ruff over the code, mypy over the framework and the de
 
 sql: $(BIN)/lakehouse ## SQL shell on the lakehouse's catalog; or one query: make sql Q="SELECT * FROM gold.segment_summary"
 	$(BIN)/lakehouse sql --root $(ROOT) $(if $(Q),"$(Q)")
+
+sql-server: $(BIN)/lakehouse ## JDBC/ODBC endpoint for BI tools on jdbc:hive2://127.0.0.1:10000/default (read-only; after make demo)
+	$(BIN)/lakehouse sql-server --root $(ROOT) $(if $(PORT),--port $(PORT))
+
+sql-loadtest: $(BIN)/lakehouse ## 8 JDBC clients on the gold views for 60 s through a sql-server it starts: one JSON line (after make demo)
+	$(BIN)/lakehouse sql-loadtest --root $(ROOT) --clients $(or $(CLIENTS),8) --seconds $(or $(SECONDS),60)
 
 tables: $(BIN)/lakehouse ## print the declared tables (layer, grain, key, inputs, write mode, checks)
 	$(BIN)/lakehouse tables

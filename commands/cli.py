@@ -208,6 +208,31 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sql_server(args: argparse.Namespace) -> int:
+    from gold.tables import EVERY_VIEW
+    from jobs.common import start_context
+    from pipelines import sql_server
+    from pipelines.tables import TableError
+
+    config = config_from_args(args)
+    if not config.tables_dir.is_dir():
+        raise TableError(f"no lakehouse tables under {config.tables_dir}; run `lakehouse demo` first")
+    served = sql_server.session_conf()
+    ctx = start_context(args, "lakehouse-sql-server", config=config, writer=False, extra_conf=served)
+    sql_server.serve(ctx, EVERY_VIEW, args.host, args.port, args.refresh_seconds)
+    return 0
+
+
+def _sql_loadtest(args: argparse.Namespace) -> int:
+    import json
+
+    from commands import sql_load
+
+    totals = sql_load.run(config_from_args(args), args.clients, args.seconds)
+    print(json.dumps(totals))
+    return 0 if totals["failed"] == 0 else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     from apps import api  # FastAPI and uvicorn load only for this command
 
@@ -304,6 +329,15 @@ COMMANDS: dict[str, Command] = {
     "sql": ("query tables and views by name: one statement, or a SQL shell", _sql, [
         ("query", {"nargs": "?", "help": 'e.g. "SELECT * FROM gold.segment_summary"; none: a shell'}),
         ("--limit", {"type": int, "default": 50, "help": "rows to print (default 50)"}),
+    ]),
+    "sql-server": ("the JDBC/ODBC endpoint for BI tools (Spark's Thrift server), read-only, beside scheduled runs", _sql_server, [
+        ("--host", {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1)"}),
+        ("--port", {"type": positive_int, "default": 10000, "help": "port (default 10000)"}),
+        ("--refresh-seconds", {"type": float, "default": 5.0, "help": "look for tables that landed this often (default 5)"}),
+    ]),
+    "sql-loadtest": ("concurrent JDBC clients on gold views through a `sql-server` it starts: one JSON line", _sql_loadtest, [
+        ("--clients", {"type": positive_int, "default": 8, "help": "concurrent clients (default 8)"}),
+        ("--seconds", {"type": positive_int, "default": 60, "help": "how long (default 60)"}),
     ]),
     "serve": ("the scoring API: /predict, /customers/{id}, /health (no JVM; picks up new champions)", _serve, [
         ("--host", {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1)"}),

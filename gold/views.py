@@ -31,11 +31,12 @@ GROUP BY m.as_of_date, m.segment_id, m.segment_name
     inputs=(customer_marketing.TABLE, customer_features.TABLE),
 )
 
-_TARGETS = "\nUNION ALL\n".join(
-    f"SELECT as_of_date, '{o}' AS objective, customer_id, segment_name, acceptance_probability, "
-    f"expected_profit, decile FROM gold.customer_marketing WHERE {contact_column(o)}"
-    for o in OBJECTIVES
-)
+# each customer once per objective that flags them, from one scan of the table (a scan per objective
+# cost ~0.1 s of planning each, most of a query's time through the SQL endpoint)
+_FLAGGED = ", ".join(f"IF({contact_column(o)}, '{o}', NULL)" for o in OBJECTIVES)
+_TARGETS = f"""SELECT as_of_date, objective, customer_id, segment_name, acceptance_probability, expected_profit, decile
+FROM gold.customer_marketing
+LATERAL VIEW explode(filter(array({_FLAGGED}), flagged -> flagged IS NOT NULL)) objectives AS objective"""
 
 CAMPAIGN_TARGETS = View(
     name="gold.campaign_targets",

@@ -4,7 +4,7 @@ recording a model decision."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -26,6 +26,7 @@ def start_context(
     run_id: str | None = None,
     config: Config | None = None,
     writer: bool = True,
+    extra_conf: Mapping[str, str] | None = None,
 ) -> RunContext:
     return start_run(
         config or config_from_args(args),
@@ -35,6 +36,7 @@ def start_context(
         master_given=bool(args.master),
         full_refresh=bool(getattr(args, "full_refresh", False)),
         writer=writer,
+        extra_conf=extra_conf,
     )
 
 

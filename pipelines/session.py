@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
@@ -101,6 +102,22 @@ def remember_jars(packages: str, jars: str) -> None:
             write_json(RESOLVED_JARS, {**known, _packages_key(packages): listed})
         except OSError:
             pass  # a read-only home: every session resolves them
+
+
+def delta_classpath() -> str:
+    """Delta's jars as a class path for the driver's JVM, resolving them first (in a process of their own)
+    when no session has. A long-lived server needs them there: the Thrift server closes the class loader
+    that ``spark.jars`` adds to when a client's session ends, and every Delta class not loaded by then
+    would fail to load after it."""
+    packages = delta_packages()
+    jars = resolved_jars(packages)
+    if jars is None:
+        script = "from pipelines.session import build_session; build_session('lakehouse-jars').stop()"
+        subprocess.run([sys.executable, "-c", script], check=True, stdout=subprocess.DEVNULL)
+        jars = resolved_jars(packages)
+    if jars is None:
+        raise RuntimeError(f"Delta's jars could not be recorded in {RESOLVED_JARS} (is the home read-only?)")
+    return os.pathsep.join(urlparse(j).path for j in jars)
 
 
 def sized_partitions(data_bytes: int, cores: int) -> int:
@@ -245,6 +262,7 @@ def start_run(
     master_given: bool = False,
     full_refresh: bool = False,
     writer: bool = True,
+    extra_conf: Mapping[str, str] | None = None,
 ) -> RunContext:
     """A run's context: the session (under spark-submit, the submitter's master unless one was given), the
     run date (default today, UTC) and the run id (default ``run-<date>``). A writer holds the lakehouse's
@@ -273,6 +291,7 @@ def start_run(
         java_options=config.spark.java_options,
         ui=config.spark.ui,
         catalog_dir=config.catalog_dir if writer and config.spark.catalog == "hive" else None,
+        extra_conf=extra_conf,
     )
     ctx = RunContext(spark, config, as_of, run_id, full_refresh=full_refresh)
     ctx.work.add("start", work.since(before, work.mark(spark, config.tables_dir)))
