@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import runner
+from pipelines.cli import one_line
 from pipelines.declare import View
 from pipelines.errors import PipelineError
 from pipelines.log import get_logger
@@ -58,6 +59,9 @@ def guarded_session(spark: Any) -> Any:
     The guard goes into the session extensions every later session is built with; ``spark`` itself, built
     before, keeps writing to its catalog (registering tables that land)."""
     jsession = spark._jsparkSession
+    # ``spark``'s parser and analyzer are built now, before the guard: they take the extensions when
+    # first used, and it registers the tables that land later
+    jsession.sessionState().analyzer()
     compiler = spark._jvm.org.codehaus.janino.SimpleCompiler()
     compiler.setParentClassLoader(jsession.getClass().getClassLoader())
     compiler.cook(GUARD.read_text(encoding="utf-8"))
@@ -136,9 +140,14 @@ def serve(
     try:
         while not stop.wait(refresh_seconds):
             on_disk = set(ctx.lakehouse.tables())
-            if on_disk - known:
+            if not on_disk - known:
+                continue
+            try:
                 runner.publish(ctx, views)
-                _LOG.info("sql-server: new tables served: %s", ", ".join(sorted(on_disk - known)))
+            except Exception as exc:  # a table created but not yet committed: the next look registers it
+                _LOG.warning("sql-server: new tables not served yet (%s); looking again", one_line(exc))
+                continue
+            _LOG.info("sql-server: new tables served: %s", ", ".join(sorted(on_disk - known)))
             known = on_disk
     finally:
         server.stop()

@@ -48,9 +48,10 @@ public class ReadOnlySql {
         {"AddArchive", "ADD ARCHIVE"}, {"Analyze", "ANALYZE"}, {"Repair", "REPAIR"}, {"Refresh", "REFRESH"},
     };
 
-    /** An error whose text is its message alone: the endpoint shows "Error running query: " and it. */
+    /** An error whose text is its message alone: the endpoint shows "Error running query: " and it. No
+     *  stack trace and nothing suppressed in it, so a client (beeline) shows no trace under the line. */
     public static class Refused extends RuntimeException {
-        public Refused(String message) { super(message); }
+        public Refused(String message) { super(message, null, false, false); }
         public String toString() { return getMessage(); }
     }
 

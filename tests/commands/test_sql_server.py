@@ -54,9 +54,12 @@ def endpoint(tmp_path_factory):  # type: ignore[no-untyped-def]
     (base / "lakehouse.toml").write_text(CONFIG)
     root = base / "lakehouse"
     generate(root / "landing", 400, seed=3)
-    _finished(_run(root, FIRST))
     config = load_config(overrides={"root": root}, environ={})
+    # the endpoint starts on an empty lakehouse and serves the tables as the first run lands them
+    config.tables_dir.mkdir(parents=True)
+    first = _run(root, FIRST)
     server = sql_load.start_server(config, free_port())
+    _finished(first)
     yield config, server
     assert sql_load.stop_server(server) == 0, "\n".join(server.lines[-20:])
     assert "sql-server stopped" in server.lines[-1]
@@ -117,7 +120,9 @@ def test_the_views_answer_as_lakehouse_sql_does(spark, published, cursor, query)
     assert_df_equality(served, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
-def test_tables_and_views_are_served_by_name_with_their_comments(spark, published, cursor):
+def test_tables_and_views_are_served_by_name_with_their_comments(spark, published, endpoint, cursor):
+    _, server = endpoint
+    assert any("new tables served" in line for line in server.lines), "the first run's tables, as they landed"
     for layer in ("bronze", "silver", "gold", "ops"):
         served = {r[1] for r in _answer(cursor, f"SHOW TABLES IN {layer}")}
         assert served == {r.tableName for r in spark.sql(f"SHOW TABLES IN {layer}").collect()}, layer
@@ -134,8 +139,8 @@ def test_eight_clients_query_while_a_run_writes_a_new_date(endpoint, cursor):
     config, server = endpoint
     queries = {**sql_load.QUERIES, "latest": LATEST}
     run = _run(Path(config.root), NEXT)
-    # each client pauses 2-4 s between queries: 8 at once all along, leaving the run some of the 2 cores
-    answers = sql_load.clients("127.0.0.1", server.port, 8, lambda: run.poll() is None, queries, pause=(2, 4))
+    # each client pauses 3-6 s between queries: 8 at once all along, leaving the run some of the 2 cores
+    answers = sql_load.clients("127.0.0.1", server.port, 8, lambda: run.poll() is None, queries, pause=(3, 6))
     _finished(run)
     assert [a for a in answers if a.error] == []
     assert {a.query for a in answers} == set(queries), "every query answered during the run"
