@@ -44,7 +44,7 @@ def test_every_stage_takes_full_refresh_and_hands_it_to_the_run(monkeypatch):
 
     started = {}
 
-    def start_run(config, app, as_of, run_id, *, master_given, full_refresh, writer):  # type: ignore[no-untyped-def]
+    def start_run(config, app, as_of, run_id, *, master_given, full_refresh, writer, extra_conf=None):  # type: ignore[no-untyped-def]
         started[app] = (full_refresh, writer)
         raise ValueError("stop before Spark")
 
