@@ -191,15 +191,22 @@ def _quarantine(args: argparse.Namespace) -> int:
     return run_stage(args, "quarantine", replay)
 
 
-def _sql(args: argparse.Namespace) -> int:
-    from commands import shell
-    from jobs import publish
-    from jobs.common import start_context
+def _built(args: argparse.Namespace) -> Config:
+    """The config of a lakehouse that has tables; one line naming the folder otherwise."""
     from pipelines.tables import TableError
 
     config = config_from_args(args)
     if not config.tables_dir.is_dir():
         raise TableError(f"no lakehouse tables under {config.tables_dir}; run `lakehouse demo` first")
+    return config
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from commands import shell
+    from jobs import publish
+    from jobs.common import start_context
+
+    config = _built(args)
     ctx = start_context(args, "lakehouse-sql", config=config, writer=False)
     publish.run(ctx)
     if args.query:
@@ -212,11 +219,8 @@ def _sql_server(args: argparse.Namespace) -> int:
     from gold.tables import EVERY_VIEW
     from jobs.common import start_context
     from pipelines import sql_server
-    from pipelines.tables import TableError
 
-    config = config_from_args(args)
-    if not config.tables_dir.is_dir():
-        raise TableError(f"no lakehouse tables under {config.tables_dir}; run `lakehouse demo` first")
+    config = _built(args)
     served = sql_server.session_conf()
     ctx = start_context(args, "lakehouse-sql-server", config=config, writer=False, extra_conf=served)
     sql_server.serve(ctx, EVERY_VIEW, args.host, args.port, args.refresh_seconds)
