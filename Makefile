@@ -87,7 +87,7 @@ sql-server: $(BIN)/lakehouse ## JDBC/ODBC endpoint for BI tools on jdbc:hive2://
 	$(BIN)/lakehouse sql-server --root $(ROOT) $(if $(PORT),--port $(PORT))
 
 sql-loadtest: $(BIN)/lakehouse ## 8 JDBC clients on the gold views for 60 s through a sql-server it starts: one JSON line (after make demo)
-	$(BIN)/lakehouse sql-loadtest --root $(ROOT) --clients $(or $(CLIENTS),8) --seconds $(or $(SECONDS),60)
+	$(BIN)/lakehouse sql-loadtest --root $(ROOT) --clients $(or $(CLIENTS),8) --seconds $(or $(SECONDS),60) --result-cache-mb $(or $(CACHE_MB),64)
 
 tables: $(BIN)/lakehouse ## print the declared tables (layer, grain, key, inputs, write mode, checks)
 	$(BIN)/lakehouse tables

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gold.objectives import OBJECTIVES
-from pipelines.cli import RUN, Command, build_parser, config_from_args, dispatch, iso_date, positive_int
+from pipelines.cli import (
+    RUN,
+    Command,
+    build_parser,
+    config_from_args,
+    dispatch,
+    iso_date,
+    positive_int,
+    whole_number,
+)
 from pipelines.config import PROFILES, Config
 from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
@@ -223,7 +232,9 @@ def _sql_server(args: argparse.Namespace) -> int:
     config = _built(args)
     served = sql_server.session_conf()
     ctx = start_context(args, "lakehouse-sql-server", config=config, writer=False, extra_conf=served)
-    sql_server.serve(ctx, EVERY_VIEW, args.host, args.port, args.refresh_seconds)
+    sql_server.serve(
+        ctx, EVERY_VIEW, args.host, args.port, args.refresh_seconds, result_cache_mb=args.result_cache_mb
+    )
     return 0
 
 
@@ -232,7 +243,7 @@ def _sql_loadtest(args: argparse.Namespace) -> int:
 
     from commands import sql_load
 
-    totals = sql_load.run(config_from_args(args), args.clients, args.seconds)
+    totals = sql_load.run(config_from_args(args), args.clients, args.seconds, args.result_cache_mb)
     print(json.dumps(totals))
     return 0 if totals["failed"] == 0 else 1
 
@@ -283,6 +294,16 @@ def _tables(args: argparse.Namespace) -> int:
     return 0
 
 
+CACHE_MB = (
+    "--result-cache-mb",
+    {
+        "type": whole_number,
+        "default": 64,
+        "help": (
+            "memory for the answers of repeated queries, kept until a table they read commits (default 64; 0: none)"
+        ),
+    },
+)
 CUSTOMERS = ("--customers", {"type": int, "help": "number of customers (default 5000)"})
 CRM_FILE = [("path", {"help": "the case file: comma-separated (ISO dates) or tab-separated (DD-MM-YYYY)"})]
 CRM_FILE += [("--run-id", {"help": "run id (default: <command>-<file name>)"})]
@@ -338,10 +359,12 @@ COMMANDS: dict[str, Command] = {
         ("--host", {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1)"}),
         ("--port", {"type": positive_int, "default": 10000, "help": "port (default 10000)"}),
         ("--refresh-seconds", {"type": float, "default": 5.0, "help": "look for tables that landed this often (default 5)"}),
+        CACHE_MB,
     ]),
     "sql-loadtest": ("concurrent JDBC clients on gold views through a `sql-server` it starts: one JSON line", _sql_loadtest, [
         ("--clients", {"type": positive_int, "default": 8, "help": "concurrent clients (default 8)"}),
         ("--seconds", {"type": positive_int, "default": 60, "help": "how long (default 60)"}),
+        CACHE_MB,
     ]),
     "serve": ("the scoring API: /predict, /customers/{id}, /health (no JVM; picks up new champions)", _serve, [
         ("--host", {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1)"}),

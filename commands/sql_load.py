@@ -4,6 +4,7 @@ turn for ``seconds``. Prints progress, then one JSON line: queries, failures, la
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import statistics
@@ -11,23 +12,37 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from apps.loadtest import LoadTestError, free_port
+from gold.objectives import OBJECTIVES
 from pipelines.config import Config
 
-# what analysts ask of the gold views, by name (the load's clients take them in turn)
-QUERIES = {
-    "segment_summary": "SELECT * FROM gold.segment_summary ORDER BY as_of_date DESC, segment_id LIMIT 50",
-    "campaign_targets": (
-        "SELECT customer_id, segment_name, acceptance_probability, objective_rank FROM gold.campaign_targets "
-        "WHERE objective = 'aggressive_acquisition' AND objective_rank <= 100 "
-        "AND as_of_date = (SELECT max(as_of_date) FROM gold.customer_marketing) ORDER BY objective_rank"
+# what analysts ask of the gold views, by name: a dashboard's questions, in the variants its filters give
+# (an objective, a budget, an order); the first of each is its default
+_LATEST = "as_of_date = (SELECT max(as_of_date) FROM gold.customer_marketing)"
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "segment_summary": (
+        "SELECT * FROM gold.segment_summary ORDER BY as_of_date DESC, segment_id LIMIT 50",
+        *(
+            f"SELECT * FROM gold.segment_summary WHERE {_LATEST} ORDER BY {order}"
+            for order in ("segment_id", "revenue_share DESC", "expected_acceptance_rate DESC")
+        ),
     ),
-    "objective_summary": "SELECT * FROM gold.objective_summary ORDER BY as_of_date DESC, objective",
+    "campaign_targets": tuple(
+        "SELECT customer_id, segment_name, acceptance_probability, objective_rank FROM gold.campaign_targets "
+        f"WHERE objective = '{objective}' AND objective_rank <= {budget} AND {_LATEST} ORDER BY objective_rank"
+        for objective in ("aggressive_acquisition", *(o for o in OBJECTIVES if o != "aggressive_acquisition"))
+        for budget in (100, 50, 250, 500)
+    ),
+    "objective_summary": (
+        "SELECT * FROM gold.objective_summary ORDER BY as_of_date DESC, objective",
+        f"SELECT * FROM gold.objective_summary WHERE {_LATEST} ORDER BY expected_profit DESC",
+    ),
 }
+QUERIES = {name: variants[0] for name, variants in QUESTIONS.items()}
 
 
 # between a client's queries: a person reading a dashboard or a report, as `lakehouse loadtest`'s users
@@ -70,12 +85,12 @@ def clients(
     port: int,
     count: int,
     running: Callable[[], bool],
-    queries: Mapping[str, str] = QUERIES,
+    questions: Mapping[str, Sequence[str]] = QUESTIONS,
     pause: tuple[float, float] = PAUSE,
 ) -> list[Answer]:
-    """``count`` clients, each on its own connection, asking ``queries`` in turn while ``running()``, with
-    a pause of ``pause`` seconds (uniformly drawn) after each answer; every answer, a failed connection
-    included."""
+    """``count`` clients, each on its own connection, asking ``questions`` in turn while ``running()``, a
+    variant of each drawn at random, with a pause of ``pause`` seconds (uniformly drawn) after each answer;
+    every answer, a failed connection included."""
     answers: list[Answer] = []
     lock = threading.Lock()
 
@@ -86,11 +101,11 @@ def clients(
             with lock:
                 answers.append(Answer("connect", 0.0, None, error_message(exc)))
             return
-        names = list(queries)
+        names = list(questions)
         turn, draw = offset, random.Random(offset)
         while running():
             name = names[turn % len(names)]
-            answer = ask(cursor, queries[name], name)
+            answer = ask(cursor, draw.choice(questions[name]), name)
             with lock:
                 answers.append(answer)
             turn += 1
@@ -147,7 +162,7 @@ def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
         lines.append(line.rstrip())
 
 
-def start_server(config: Config, port: int, seconds: float = 180) -> Server:
+def start_server(config: Config, port: int, seconds: float = 180, result_cache_mb: int = 64) -> Server:
     """`lakehouse sql-server` on 127.0.0.1:``port``, once it says it is ready."""
     command = [
         sys.executable,
@@ -158,6 +173,8 @@ def start_server(config: Config, port: int, seconds: float = 180) -> Server:
         str(config.root),
         "--port",
         str(port),
+        "--result-cache-mb",
+        str(result_cache_mb),
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     server = Server(process, port, [])
@@ -184,12 +201,20 @@ def stop_server(server: Server) -> int:
         raise LoadTestError("sql-server did not stop within 60 s of SIGTERM") from None
 
 
-def run(config: Config, count: int, seconds: float) -> dict[str, Any]:
+def cache_counts(server: Server) -> dict[str, int] | None:
+    """The result cache's counts in a stopped server's last line, None without a cache."""
+    last = next((line for line in reversed(server.lines) if "sql-server stopped" in line), "")
+    _, found, counts = last.partition("(result cache: ")
+    return json.loads(counts.rstrip(")")) if found else None
+
+
+def run(config: Config, count: int, seconds: float, result_cache_mb: int = 64) -> dict[str, Any]:
     """Start the endpoint, ask every query once (a warm-up, not counted), then ``count`` clients for
     ``seconds``, with a progress line every 10 s."""
     port = free_port()
     print(f"starting lakehouse sql-server on 127.0.0.1:{port}", file=sys.stderr, flush=True)
-    server = start_server(config, port)
+    server = start_server(config, port, result_cache_mb=result_cache_mb)
+    totals: dict[str, Any] = {}
     try:
         cursor = connect("127.0.0.1", port).cursor()
         warm = [ask(cursor, query, name) for name, query in QUERIES.items()]
@@ -212,8 +237,9 @@ def run(config: Config, count: int, seconds: float) -> dict[str, Any]:
         threading.Thread(target=progress, daemon=True).start()
         answers = clients("127.0.0.1", port, count, lambda: time.monotonic() < deadline)
         done.set()
-        return summary(answers, count, time.monotonic() - started)
+        totals = summary(answers, count, time.monotonic() - started)
     finally:
         code = stop_server(server)
         if code != 0:
             print(f"sql-server exited with status {code}", file=sys.stderr)
+    return {**totals, "result_cache": cache_counts(server)}

@@ -40,6 +40,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def whole_number(text: str) -> int:
+    """0 or more."""
+    if text.strip() == "0":
+        return 0
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)") from None
+
+
 CONFIG: list[Argument] = [
     ("--config", {"help": "TOML config file (default: $LAKEHOUSE_CONFIG or ./lakehouse.toml)"}),
     ("--root", {"help": "lakehouse directory (overrides the config's root)"}),

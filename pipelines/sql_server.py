@@ -9,6 +9,7 @@ Janino compiler Spark ships) that refuses every statement that would change some
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -27,6 +28,7 @@ from pipelines.runtime import RunContext
 from pipelines.session import delta_classpath
 
 GUARD = Path(__file__).with_name("jvm") / "ReadOnlySql.java"
+RESULT_CACHE = Path(__file__).with_name("jvm") / "ResultCache.java"
 _LOG = get_logger()
 
 
@@ -54,22 +56,53 @@ def jdbc_url(host: str, port: int) -> str:
     return f"jdbc:hive2://{host}:{port}/default"
 
 
-def guarded_session(spark: Any) -> Any:
-    """A new session (JVM side) sharing ``spark``'s catalog, whose statements pass the read-only guard.
-    The guard goes into the session extensions every later session is built with; ``spark`` itself, built
-    before, keeps writing to its catalog (registering tables that land)."""
+def _compile(spark: Any, source: Path) -> Any:
+    """The class loader of a Java source compiled by Janino against Spark's and Delta's classes."""
+    compiler = spark._jvm.org.codehaus.janino.SimpleCompiler()
+    compiler.setParentClassLoader(spark._jsparkSession.getClass().getClassLoader())
+    compiler.cook(source.read_text(encoding="utf-8"))
+    return compiler.getClassLoader()
+
+
+def guarded_session(spark: Any, result_cache_mb: int = 0) -> tuple[Any, Any]:
+    """A new session (JVM side) sharing ``spark``'s catalog, whose statements pass the read-only guard and,
+    with ``result_cache_mb``, are answered from a cache of that size while their tables do not change; and
+    the cache's class (None without). Both go into the session extensions every later session is built
+    with; ``spark`` itself, built before, keeps writing to its catalog (registering tables that land)."""
     jsession = spark._jsparkSession
     # ``spark``'s parser and analyzer are built now, before the guard: they take the extensions when
     # first used, and it registers the tables that land later
     jsession.sessionState().analyzer()
-    compiler = spark._jvm.org.codehaus.janino.SimpleCompiler()
-    compiler.setParentClassLoader(jsession.getClass().getClassLoader())
-    compiler.cook(GUARD.read_text(encoding="utf-8"))
-    loader = compiler.getClassLoader()
+    guard = _compile(spark, GUARD)
     extensions = jsession.extensions()
-    extensions.injectCheckRule(loader.loadClass("ReadOnlySql$Rule").newInstance())
-    extensions.injectParser(loader.loadClass("ReadOnlySql$Parser").newInstance())
-    return jsession.newSession()
+    extensions.injectCheckRule(guard.loadClass("ReadOnlySql$Rule").newInstance())
+    extensions.injectParser(guard.loadClass("ReadOnlySql$Parser").newInstance())
+    cache = None
+    if result_cache_mb > 0:
+        cache = _compile(spark, RESULT_CACHE).loadClass("ResultCache")
+        _static(spark, cache, "configure", result_cache_mb << 20)
+        extensions.injectParser(cache.getClassLoader().loadClass("ResultCache$Parser").newInstance())
+    return jsession.newSession(), cache
+
+
+def _static(spark: Any, cls: Any, method: str, *args: int) -> Any:
+    """Call a static method of a class compiled here (py4j sees only its loader), ``long`` arguments."""
+    gateway = spark.sparkContext._gateway
+    types = gateway.new_array(spark._jvm.java.lang.Class, len(args))
+    values = gateway.new_array(spark._jvm.java.lang.Object, len(args))
+    for i, arg in enumerate(args):
+        types[i] = spark._jvm.java.lang.Long.TYPE
+        values[i] = spark._jvm.java.lang.Long(arg)
+    return cls.getMethod(method, types).invoke(None, values)
+
+
+CACHE_COUNTS = ("hits", "misses", "not_kept", "answers", "bytes")
+
+
+def cache_stats(spark: Any, cache: Any) -> dict[str, int]:
+    """The result cache's counts since the endpoint started: hits, misses, queries it could not keep,
+    answers and bytes held."""
+    return dict(zip(CACHE_COUNTS, (int(n) for n in _static(spark, cache, "stats")), strict=True))
 
 
 def _check_free(host: str, port: int) -> None:
@@ -96,12 +129,14 @@ def _wait_listening(host: str, port: int, seconds: float) -> None:
     )
 
 
-def start(ctx: RunContext, views: Sequence[View], host: str, port: int) -> Any:
+def start(
+    ctx: RunContext, views: Sequence[View], host: str, port: int, result_cache_mb: int = 0
+) -> tuple[Any, Any]:
     """Publish the tables and views, then start the Thrift server on ``host:port``; returns it once it
-    listens."""
+    listens, and the result cache's class (None without)."""
     _check_free(host, port)
     runner.publish(ctx, views)
-    clients = guarded_session(ctx.spark)
+    clients, cache = guarded_session(ctx.spark, result_cache_mb)
     conf = clients.conf()
     conf.set("hive.server2.thrift.bind.host", host)
     conf.set("hive.server2.thrift.port", str(port))
@@ -113,7 +148,7 @@ def start(ctx: RunContext, views: Sequence[View], host: str, port: int) -> Any:
     thrift = jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
     server = thrift.startWithContext(clients.sqlContext())
     _wait_listening(host, port, 60)
-    return server
+    return server, cache
 
 
 def serve(
@@ -123,19 +158,21 @@ def serve(
     port: int,
     refresh_seconds: float = 5.0,
     stop: threading.Event | None = None,
+    result_cache_mb: int = 64,
 ) -> None:
     """Serve until Ctrl-C, SIGTERM or ``stop``: one line once clients can connect, one line per table
-    that lands later, one line when stopped."""
+    that lands later, one line when stopped (with the result cache's counts)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     started = time.monotonic()
-    server = start(ctx, views, host, port)
+    server, cache = start(ctx, views, host, port, result_cache_mb)
     known = set(ctx.lakehouse.tables())
+    cached = f"result cache {result_cache_mb} MB" if cache else "no result cache"
     _LOG.info(
-        "sql-server ready: %s (%d tables; read-only; %.1f s), Ctrl-C or SIGTERM stops it",
-        jdbc_url(host, port), len(known), time.monotonic() - started,
+        "sql-server ready: %s (%d tables; read-only; %s; %.1f s), Ctrl-C or SIGTERM stops it",
+        jdbc_url(host, port), len(known), cached, time.monotonic() - started,
     )  # fmt: skip
     try:
         while not stop.wait(refresh_seconds):
@@ -151,4 +188,5 @@ def serve(
             known = on_disk
     finally:
         server.stop()
-        _LOG.info("sql-server stopped")
+        counts = cache_stats(ctx.spark, cache) if cache else {}
+        _LOG.info("sql-server stopped%s", f" (result cache: {json.dumps(counts)})" if counts else "")

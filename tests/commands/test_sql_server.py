@@ -63,6 +63,8 @@ def endpoint(tmp_path_factory):  # type: ignore[no-untyped-def]
     yield config, server
     assert sql_load.stop_server(server) == 0, "\n".join(server.lines[-20:])
     assert "sql-server stopped" in server.lines[-1]
+    counts = sql_load.cache_counts(server)
+    assert counts and counts["hits"] > 0 and counts["not_kept"] > 0, server.lines[-1]
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +117,26 @@ def _as_spark(spark, rows: list[tuple], schema: T.StructType):  # type: ignore[n
 )
 def test_the_views_answer_as_lakehouse_sql_does(spark, published, cursor, query):
     expected = spark.sql(query)
-    served = _as_spark(spark, _answer(cursor, query), expected.schema)
-    assert served.count() > 0
-    assert_df_equality(served, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+    # asked twice: the second answer comes from the endpoint's result cache
+    for _ in range(2):
+        served = _as_spark(spark, _answer(cursor, query), expected.schema)
+        assert served.count() > 0
+        assert_df_equality(
+            served, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+        )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT rand() AS r FROM gold.segment_summary LIMIT 1",
+        "SELECT current_timestamp() AS t, count(*) FROM gold.customer_marketing",
+        "SELECT uuid() AS u",
+    ],
+)
+def test_an_answer_that_changes_by_itself_is_never_kept(cursor, query):
+    first, second = _answer(cursor, query), _answer(cursor, query)
+    assert first != second
 
 
 def test_tables_and_views_are_served_by_name_with_their_comments(spark, published, endpoint, cursor):
@@ -140,7 +159,10 @@ def test_eight_clients_query_while_a_run_writes_a_new_date(endpoint, cursor):
     queries = {**sql_load.QUERIES, "latest": LATEST}
     run = _run(Path(config.root), NEXT)
     # each client pauses 3-6 s between queries: 8 at once all along, leaving the run some of the 2 cores
-    answers = sql_load.clients("127.0.0.1", server.port, 8, lambda: run.poll() is None, queries, pause=(3, 6))
+    questions = {name: (query,) for name, query in queries.items()}
+    answers = sql_load.clients(
+        "127.0.0.1", server.port, 8, lambda: run.poll() is None, questions, pause=(3, 6)
+    )
     _finished(run)
     assert [a for a in answers if a.error] == []
     assert {a.query for a in answers} == set(queries), "every query answered during the run"
