@@ -4,8 +4,9 @@ the lakehouse's tables and views, read-only for its clients.
 It runs in a reader's session: no writer lock, and the tables registered by location in a catalog of its
 own (in memory), so it never holds what a scheduled run writes through. Every query reads each Delta table
 as of its latest commit, so a new run date shows without a restart; tables that appear later are
-registered as they land. Its clients' sessions carry a guard (``jvm/ReadOnlySql.java``, compiled by the
-Janino compiler Spark ships) that refuses every statement that would change something."""
+registered as they land. A question asked again while none of its tables has committed is answered from
+memory (``jvm/ResultCache.java``). Its clients' sessions carry a guard (``jvm/ReadOnlySql.java``; both
+compiled by the Janino compiler Spark ships) that refuses every statement that would change something."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def jdbc_url(host: str, port: int) -> str:
     return f"jdbc:hive2://{host}:{port}/default"
 
 
-def _compile(spark: Any, source: Path) -> Any:
+def compiled(spark: Any, source: Path) -> Any:
     """The class loader of a Java source compiled by Janino against Spark's and Delta's classes."""
     compiler = spark._jvm.org.codehaus.janino.SimpleCompiler()
     compiler.setParentClassLoader(spark._jsparkSession.getClass().getClassLoader())
@@ -73,19 +74,19 @@ def guarded_session(spark: Any, result_cache_mb: int = 0) -> tuple[Any, Any]:
     # ``spark``'s parser and analyzer are built now, before the guard: they take the extensions when
     # first used, and it registers the tables that land later
     jsession.sessionState().analyzer()
-    guard = _compile(spark, GUARD)
+    guard = compiled(spark, GUARD)
     extensions = jsession.extensions()
     extensions.injectCheckRule(guard.loadClass("ReadOnlySql$Rule").newInstance())
     extensions.injectParser(guard.loadClass("ReadOnlySql$Parser").newInstance())
     cache = None
     if result_cache_mb > 0:
-        cache = _compile(spark, RESULT_CACHE).loadClass("ResultCache")
-        _static(spark, cache, "configure", result_cache_mb << 20)
+        cache = compiled(spark, RESULT_CACHE).loadClass("ResultCache")
+        call_static(spark, cache, "configure", result_cache_mb << 20)
         extensions.injectParser(cache.getClassLoader().loadClass("ResultCache$Parser").newInstance())
     return jsession.newSession(), cache
 
 
-def _static(spark: Any, cls: Any, method: str, *args: int) -> Any:
+def call_static(spark: Any, cls: Any, method: str, *args: int) -> Any:
     """Call a static method of a class compiled here (py4j sees only its loader), ``long`` arguments."""
     gateway = spark.sparkContext._gateway
     types = gateway.new_array(spark._jvm.java.lang.Class, len(args))
@@ -102,7 +103,7 @@ CACHE_COUNTS = ("hits", "misses", "not_kept", "answers", "bytes")
 def cache_stats(spark: Any, cache: Any) -> dict[str, int]:
     """The result cache's counts since the endpoint started: hits, misses, queries it could not keep,
     answers and bytes held."""
-    return dict(zip(CACHE_COUNTS, (int(n) for n in _static(spark, cache, "stats")), strict=True))
+    return dict(zip(CACHE_COUNTS, (int(n) for n in call_static(spark, cache, "stats")), strict=True))
 
 
 def _check_free(host: str, port: int) -> None:

@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 from apps.loadtest import free_port
 from commands import sql_load
 from jobs import publish
+from pipelines import sql_server
 from pipelines.config import load_config
 from pipelines.runtime import RunContext
 from sample import generate
@@ -243,3 +244,46 @@ def test_a_malformed_statement_gets_one_line_and_the_endpoint_serves_on(cursor):
         "Error running query: [PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601 (line 1, pos 0)"
     )
     assert _answer(cursor, "SELECT count(*) FROM gold.objective_summary")[0][0] > 0
+
+
+def test_the_result_cache_holds_its_size_the_least_recently_used_leaving_first(spark):
+    """The cache's bookkeeping, on a copy of its class compiled in the test's own session (a class loader
+    of its own: the endpoint's cache is another)."""
+    cache = sql_server.compiled(spark, sql_server.RESULT_CACHE).loadClass("ResultCache")
+    jvm, gateway = spark._jvm, spark.sparkContext._gateway
+    loader = cache.getClassLoader()
+    answer_class = loader.loadClass("ResultCache$Answer")
+
+    def hidden(name: str, *types):  # type: ignore[no-untyped-def]
+        method = cache.getDeclaredMethod(name, _array(gateway, jvm.java.lang.Class, types))
+        method.setAccessible(True)
+        return lambda *args: method.invoke(None, _array(gateway, jvm.java.lang.Object, args))
+
+    constructor = answer_class.getDeclaredConstructors()[0]
+    constructor.setAccessible(True)
+
+    def answer(size: int):  # type: ignore[no-untyped-def]
+        return constructor.newInstance(
+            _array(gateway, jvm.java.lang.Object, (None, jvm.java.lang.Long(size)))
+        )
+
+    keep = hidden("keep", jvm.java.lang.String, answer_class)
+    lookup = hidden("lookup", jvm.java.lang.String)
+    sql_server.call_static(spark, cache, "configure", 4000)
+    for key in "abcd":
+        keep(key, answer(1000))
+    assert lookup("a") is not None  # now the most recently used
+    keep("e", answer(1000))  # over 4000 bytes: the least recently used, b, leaves
+    keep("f", answer(1001))  # more than a quarter of the cache: not kept
+    held = {key for key in "abcdef" if lookup(key) is not None}
+    assert held == {"a", "c", "d", "e"}
+    assert sql_server.cache_stats(spark, cache) == {
+        "hits": 5, "misses": 2, "not_kept": 0, "answers": 4, "bytes": 4000,
+    }  # fmt: skip
+
+
+def _array(gateway, element, values):  # type: ignore[no-untyped-def]
+    array = gateway.new_array(element, len(values))
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
