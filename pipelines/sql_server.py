@@ -57,10 +57,11 @@ def jdbc_url(host: str, port: int) -> str:
     return f"jdbc:hive2://{host}:{port}/default"
 
 
-def compiled(spark: Any, source: Path) -> Any:
-    """The class loader of a Java source compiled by Janino against Spark's and Delta's classes."""
+def compiled(spark: Any, source: Path, parent: Any = None) -> Any:
+    """The class loader of a Java source compiled by Janino against the classes ``parent`` loads (by
+    default the JVM's own class path: the endpoint's, Delta's jars included)."""
     compiler = spark._jvm.org.codehaus.janino.SimpleCompiler()
-    compiler.setParentClassLoader(spark._jsparkSession.getClass().getClassLoader())
+    compiler.setParentClassLoader(parent or spark._jsparkSession.getClass().getClassLoader())
     compiler.cook(source.read_text(encoding="utf-8"))
     return compiler.getClassLoader()
 

@@ -248,9 +248,10 @@ def test_a_malformed_statement_gets_one_line_and_the_endpoint_serves_on(cursor):
 
 def test_the_result_cache_holds_its_size_the_least_recently_used_leaving_first(spark):
     """The cache's bookkeeping, on a copy of its class compiled in the test's own session (a class loader
-    of its own: the endpoint's cache is another)."""
-    cache = sql_server.compiled(spark, sql_server.RESULT_CACHE).loadClass("ResultCache")
+    of its own: the endpoint's cache is another), where Delta's jars are Spark's added jars."""
     jvm, gateway = spark._jvm, spark.sparkContext._gateway
+    jars = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    cache = sql_server.compiled(spark, sql_server.RESULT_CACHE, jars).loadClass("ResultCache")
     loader = cache.getClassLoader()
     answer_class = loader.loadClass("ResultCache$Answer")
 
@@ -267,8 +268,9 @@ def test_the_result_cache_holds_its_size_the_least_recently_used_leaving_first(s
             _array(gateway, jvm.java.lang.Object, (None, jvm.java.lang.Long(size)))
         )
 
-    keep = hidden("keep", jvm.java.lang.String, answer_class)
-    lookup = hidden("lookup", jvm.java.lang.String)
+    text = jvm.java.lang.Class.forName("java.lang.String")
+    keep = hidden("keep", text, answer_class)
+    lookup = hidden("lookup", text)
     sql_server.call_static(spark, cache, "configure", 4000)
     for key in "abcd":
         keep(key, answer(1000))
