@@ -7,7 +7,8 @@
  * answered from memory, and a commit changes the key, so the next query reads the new version. Only queries
  * that give the same answer every time are kept: every table a Delta table of at most `tableBytes`, no
  * random or current-time function, the answer at most `maxRows` rows. The cache holds at most `capacity`
- * bytes (estimated from the answer's schema), the least recently used answers leaving first.
+ * bytes (estimated from the answer's schema), the least recently used answers leaving first. An analysis
+ * error (an unknown table or column) is worded in its first line, as the guard words a syntax error.
  */
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -168,6 +169,13 @@ public class ResultCache {
         return true;
     }
 
+    /** An error in one line, the first of ``message``, without a stack trace: the endpoint shows "Error
+     *  running query: " and it. */
+    public static class OneLine extends RuntimeException {
+        public OneLine(String message) { super(String.valueOf(message).trim().split("\n")[0].trim(), null, false, false); }
+        public String toString() { return getMessage(); }
+    }
+
     /** The parser: SparkSessionExtensions.injectParser((session, parser) => parser answering from the cache). */
     public static class Parser extends scala.runtime.AbstractFunction2 {
         public Object apply(Object session, Object delegate) {
@@ -214,7 +222,15 @@ public class ResultCache {
             }
             INSIDE.set(Boolean.TRUE);
             try {
-                Dataset query = Dataset.ofRows(session, parsed);  // analyzed and checked by the guard
+                Dataset query;
+                try {
+                    query = Dataset.ofRows(session, parsed);  // analyzed and checked by the guard
+                } catch (Exception e) {  // Scala declares no exception: catching AnalysisException alone won't compile
+                    // its first line names the table or column; the plan follows
+                    if (e instanceof org.apache.spark.sql.AnalysisException) throw new OneLine(e.getMessage());
+                    if (e instanceof RuntimeException) throw (RuntimeException) e;
+                    throw new RuntimeException(e);
+                }
                 LogicalPlan analyzed = query.queryExecution().analyzed();
                 List versions = versions(analyzed);
                 if (versions == null) {

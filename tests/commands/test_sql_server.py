@@ -238,11 +238,16 @@ def test_every_write_is_refused_by_name_or_path_and_nothing_changes(spark, endpo
     )  # the view is the lakehouse's
 
 
-def test_a_malformed_statement_gets_one_line_and_the_endpoint_serves_on(cursor):
+def test_a_malformed_statement_or_unknown_table_gets_one_line_and_the_endpoint_serves_on(cursor):
     answer = sql_load.ask(cursor, "SELEC * FRM gold.segment_summary")
     assert answer.error == (
         "Error running query: [PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601 (line 1, pos 0)"
     )
+    unknown = sql_load.ask(cursor, "SELECT * FROM gold.nowhere")
+    assert unknown.error is not None and "\n" not in unknown.error
+    assert unknown.error.startswith(
+        "Error running query: [TABLE_OR_VIEW_NOT_FOUND] The table or view `gold`.`nowhere` cannot be found."
+    ), unknown.error
     assert _answer(cursor, "SELECT count(*) FROM gold.objective_summary")[0][0] > 0
 
 
