@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipelines.cli import build_parser, dispatch, iso_date, positive_int
+from pipelines.cli import build_parser, dispatch, iso_date, positive_int, whole_number
 
 
 def test_positive_int_accepts_whole_numbers_above_zero():
@@ -18,6 +18,18 @@ def test_positive_int_accepts_whole_numbers_above_zero():
 def test_positive_int_rejects_the_rest_naming_the_value(text):
     with pytest.raises(argparse.ArgumentTypeError, match=repr(text).replace(".", r"\.")):
         positive_int(text)
+
+
+def test_whole_number_accepts_zero_and_above():
+    assert (whole_number("0"), whole_number("64")) == (0, 64)
+
+
+@pytest.mark.parametrize("text", ["-1", "2.5", "none"])
+def test_whole_number_rejects_the_rest_naming_the_value(text):
+    with pytest.raises(
+        argparse.ArgumentTypeError, match=repr(text).replace(".", r"\.") + r" is not a whole number \(0"
+    ):
+        whole_number(text)
 
 
 def test_iso_date_rejects_other_forms():
