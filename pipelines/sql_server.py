@@ -81,7 +81,7 @@ def guarded_session(spark: Any, result_cache_mb: int = 0) -> tuple[Any, Any]:
     extensions.injectParser(guard.loadClass("ReadOnlySql$Parser").newInstance())
     cache = None
     if result_cache_mb > 0:
-        cache = compiled(spark, RESULT_CACHE).loadClass("ResultCache")
+        cache = compiled(spark, RESULT_CACHE, guard).loadClass("ResultCache")  # its parser is the guard's
         call_static(spark, cache, "configure", result_cache_mb << 20)
         extensions.injectParser(cache.getClassLoader().loadClass("ResultCache$Parser").newInstance())
     return jsession.newSession(), cache

@@ -124,9 +124,10 @@ public class ReadOnlySql {
     public static class OneLineErrors implements ParserInterface {
         final ParserInterface delegate;
 
-        OneLineErrors(ParserInterface delegate) { this.delegate = delegate; }
+        public OneLineErrors(ParserInterface delegate) { this.delegate = delegate; }
 
-        static RuntimeException oneLine(Exception error) {
+        /** An error (a syntax error, an analysis error) in the first line of its message. */
+        public static RuntimeException oneLine(Exception error) {
             return new Refused(firstLine(error.getMessage()));
         }
 

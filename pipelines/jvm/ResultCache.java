@@ -1,6 +1,7 @@
 /*
  * The SQL endpoint's result cache (`lakehouse sql-server`), compiled when the endpoint starts by Janino, the
- * Java compiler Spark ships, and injected into the clients' sessions as a parser around the guard's.
+ * Java compiler Spark ships against the guard (`ReadOnlySql.java`), and injected into the clients' sessions
+ * as a parser around the guard's, whose one-line errors it words its analysis errors in.
  *
  * A query's answer is kept under its text, the session's database and settings, and the Delta version of
  * every table it reads, as analysis resolved them: a query asked again before any of its tables commits is
@@ -25,7 +26,6 @@ import java.util.HashSet;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.SubqueryExpression;
 import org.apache.spark.sql.catalyst.parser.ParameterContext;
-import org.apache.spark.sql.catalyst.parser.ParseException;
 import org.apache.spark.sql.catalyst.parser.ParserInterface;
 import org.apache.spark.sql.catalyst.plans.logical.Command;
 import org.apache.spark.sql.catalyst.plans.logical.LocalRelation;
@@ -169,13 +169,6 @@ public class ResultCache {
         return true;
     }
 
-    /** An error in one line, the first of ``message``, without a stack trace: the endpoint shows "Error
-     *  running query: " and it. */
-    public static class OneLine extends RuntimeException {
-        public OneLine(String message) { super(String.valueOf(message).trim().split("\n")[0].trim(), null, false, false); }
-        public String toString() { return getMessage(); }
-    }
-
     /** The parser: SparkSessionExtensions.injectParser((session, parser) => parser answering from the cache). */
     public static class Parser extends scala.runtime.AbstractFunction2 {
         public Object apply(Object session, Object delegate) {
@@ -183,16 +176,16 @@ public class ResultCache {
         }
     }
 
-    public static class Answering implements ParserInterface {
+    /** The guard's parser (one-line errors, delegating the rest), answering queries from the cache. */
+    public static class Answering extends ReadOnlySql.OneLineErrors {
         /** Set while a statement is analyzed and run here: the views' texts it parses pass through. */
         static final ThreadLocal INSIDE = new ThreadLocal();
 
         final SparkSession session;
-        final ParserInterface delegate;
 
         Answering(SparkSession session, ParserInterface delegate) {
+            super(delegate);
             this.session = session;
-            this.delegate = delegate;
         }
 
         String key(String sql, List versions) {
@@ -206,12 +199,12 @@ public class ResultCache {
                 + settings + "\u0000" + versions;
         }
 
-        public LogicalPlan parsePlan(String sql) throws ParseException {
-            return answer(sql, delegate.parsePlan(sql));
+        public LogicalPlan parsePlan(String sql) {
+            return answer(sql, super.parsePlan(sql));
         }
 
-        public LogicalPlan parsePlanWithParameters(String sql, ParameterContext parameters) throws ParseException {
-            return answer(sql + "\u0000" + parameters, delegate.parsePlanWithParameters(sql, parameters));
+        public LogicalPlan parsePlanWithParameters(String sql, ParameterContext parameters) {
+            return answer(sql + "\u0000" + parameters, super.parsePlanWithParameters(sql, parameters));
         }
 
         /** The parsed plan, or its answer in a LocalRelation when it is a query whose answer is kept. */
@@ -227,7 +220,7 @@ public class ResultCache {
                     query = Dataset.ofRows(session, parsed);  // analyzed and checked by the guard
                 } catch (Exception e) {  // Scala declares no exception: catching AnalysisException alone won't compile
                     // its first line names the table or column; the plan follows
-                    if (e instanceof org.apache.spark.sql.AnalysisException) throw new OneLine(e.getMessage());
+                    if (e instanceof org.apache.spark.sql.AnalysisException) throw oneLine(e);
                     if (e instanceof RuntimeException) throw (RuntimeException) e;
                     throw new RuntimeException(e);
                 }
@@ -245,14 +238,5 @@ public class ResultCache {
                 INSIDE.remove();
             }
         }
-
-        public LogicalPlan parseQuery(String sql) throws ParseException { return delegate.parseQuery(sql); }
-        public Expression parseExpression(String sql) throws ParseException { return delegate.parseExpression(sql); }
-        public org.apache.spark.sql.catalyst.TableIdentifier parseTableIdentifier(String sql) throws ParseException { return delegate.parseTableIdentifier(sql); }
-        public org.apache.spark.sql.catalyst.FunctionIdentifier parseFunctionIdentifier(String sql) throws ParseException { return delegate.parseFunctionIdentifier(sql); }
-        public scala.collection.immutable.Seq parseMultipartIdentifier(String sql) throws ParseException { return delegate.parseMultipartIdentifier(sql); }
-        public org.apache.spark.sql.types.StructType parseRoutineParam(String sql) throws ParseException { return delegate.parseRoutineParam(sql); }
-        public org.apache.spark.sql.types.StructType parseTableSchema(String sql) throws ParseException { return delegate.parseTableSchema(sql); }
-        public org.apache.spark.sql.types.DataType parseDataType(String sql) throws ParseException { return delegate.parseDataType(sql); }
     }
 }

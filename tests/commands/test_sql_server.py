@@ -256,7 +256,8 @@ def test_the_result_cache_holds_its_size_the_least_recently_used_leaving_first(s
     of its own: the endpoint's cache is another), where Delta's jars are Spark's added jars."""
     jvm, gateway = spark._jvm, spark.sparkContext._gateway
     jars = jvm.java.lang.Thread.currentThread().getContextClassLoader()
-    cache = sql_server.compiled(spark, sql_server.RESULT_CACHE, jars).loadClass("ResultCache")
+    guard = sql_server.compiled(spark, sql_server.GUARD, jars)
+    cache = sql_server.compiled(spark, sql_server.RESULT_CACHE, guard).loadClass("ResultCache")
     loader = cache.getClassLoader()
     answer_class = loader.loadClass("ResultCache$Answer")
 
