@@ -66,7 +66,7 @@ test: $(BIN)/lakehouse $(CHROMEDRIVER) ## run the test suite (unit tests, then e
 test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
 	$(BIN)/python -m pytest -m cluster
 
-test-faults: $(BIN)/lakehouse ## kill runs at 4 failpoints and 14 random moments, every attempt killed or succeeded; compare every table with an uninterrupted run; 20 bad inputs
+test-faults: $(BIN)/lakehouse ## kill runs at 4 failpoints and 14 random moments on one lakehouse, every attempt killed or succeeded; compare every table with an uninterrupted run; 20 bad inputs
 	$(BIN)/python -m pytest -m faults -s -p no:cacheprovider
 
 test-sql-server: $(BIN)/lakehouse ## the SQL endpoint over JDBC: views as `lakehouse sql` answers, 8 clients during a run, every write refused

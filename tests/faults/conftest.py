@@ -60,13 +60,16 @@ def uninterrupted(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 
 # moments random kills rarely hit, each reached by one attempt that kills itself there
-# (``pipelines.failpoints``), in run order: the first run's bronze appended but not logged (the reproduction
-# of a night that failed after a crash), a silver and a gold table created before their first commit, a
-# model version registered before its decision and alias
-FAILPOINTS = (
-    "ingest appended", "created silver.orders", "created gold.customer_features",
-    "registered campaign_acceptance",
-)  # fmt: skip
+# (``pipelines.failpoints``), and the step whose first random kill it comes before: the first run's bronze
+# appended but not logged (the reproduction of a night that failed after a crash), a silver and a gold table
+# created before their first commit, a model version registered before its decision and alias. The random
+# kills before each cut the steps before it (a kill falls at most 4 s after its step's start), so none
+# passes it; the random kills after it still find its step's work to cut.
+FAILPOINTS = {
+    "ingest appended": "▶ ingest", "created silver.orders": "▶ silver",
+    "created gold.customer_features": "▶ gold: customer features",
+    "registered campaign_acceptance": "▶ train: campaign acceptance",
+}  # fmt: skip
 
 
 class AttemptFailedError(AssertionError):
@@ -160,64 +163,51 @@ def _progress(line: str) -> None:
     print(line, file=sys.__stderr__, flush=True)
 
 
-def _finish(root: Path, moments: list[str], start: float, what: str) -> tuple[Path, list[str]]:
-    """One attempt run to its end after the kills."""
+def plan() -> list[tuple[str, float]]:
+    """The sequence's moments in run order: KILLS random ones, every step at least once, as (a step's start
+    line, a delay after it), and each failpoint as (its name, -1) before the first random kill at its
+    step."""
+    rng = random.Random(20261130)
+    steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
+    moments: list[tuple[str, float]] = []
+    for at in sorted(steps):
+        placed = {name for name, _ in moments}
+        moments += [(f, -1.0) for f, step in FAILPOINTS.items() if step == STEPS[at] and f not in placed]
+        moments.append((STEPS[at], rng.uniform(0.0, 4.0)))
+    return moments
+
+
+def _attempts_and_finish(root: Path) -> list[str]:
+    """An attempt cut at each moment of ``plan()``, in run order from the first run (each attempt resumes
+    the work the one before was cut off in), then one run to its end; what each attempt was cut at."""
+    moments: list[str] = []
+    start, planned = time.monotonic(), plan()
+    for n, (at, delay) in enumerate(planned):
+        began = time.monotonic()
+        previous = moments[-1] if moments else "none (first run)"
+        if delay < 0:
+            moments.append(_failpoint_attempt(root, at, previous))
+        else:
+            moments.append(f"{_killed_attempt(root, at, delay, previous)} +{delay:.1f}s")
+        took, since = time.monotonic() - began, time.monotonic() - start
+        _progress(f"kill {n + 1:2d}/{len(planned)}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
     final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
     if final.returncode != 0:
         raise _failed(
             moments[-1], final.returncode, collections.deque([final.stdout[-3000:], final.stderr[-3000:]])
         )
-    _progress(f"{what}: the last attempt ran to its end, {time.monotonic() - start:.0f} s in")
-    return root, moments
-
-
-def _failpoints_and_finish(root: Path) -> tuple[Path, list[str]]:
-    """An attempt killed at each of FAILPOINTS, in run order from the first run, then one run to its end."""
-    moments: list[str] = []
-    start = time.monotonic()
-    for n, failpoint in enumerate(FAILPOINTS):
-        began = time.monotonic()
-        moments.append(_failpoint_attempt(root, failpoint, moments[-1] if moments else "none (first run)"))
-        took, since = time.monotonic() - began, time.monotonic() - start
-        _progress(
-            f"failpoint {n + 1}/{len(FAILPOINTS)}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)"
-        )
-    return _finish(root, moments, start, "failpoints")
-
-
-def _kill_and_finish(root: Path) -> tuple[Path, list[str]]:
-    """KILLS attempts killed at random moments, every step at least once, in run order (each attempt
-    resumes the work the one before was cut off in), then one run to its end."""
-    rng = random.Random(20261130)
-    steps = list(range(len(STEPS)))[:KILLS] + [rng.randrange(len(STEPS)) for _ in range(KILLS - len(STEPS))]
-    moments: list[str] = []
-    start = time.monotonic()
-    for n, at in enumerate(sorted(steps)):
-        step, delay = STEPS[at], rng.uniform(0.0, 4.0)
-        began = time.monotonic()
-        previous = moments[-1] if moments else "none (first run)"
-        moments.append(f"{_killed_attempt(root, step, delay, previous)} +{delay:.1f}s")
-        took, since = time.monotonic() - began, time.monotonic() - start
-        _progress(f"kill {n + 1:2d}/{KILLS}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
-    return _finish(root, moments, start, "random kills")
-
-
-Killed = dict[str, tuple[Path, list[str]]]
+    _progress(f"kills: the last attempt ran to its end, {time.monotonic() - start:.0f} s in")
+    return moments
 
 
 @pytest.fixture(scope="session")
-def kill_sequence(tmp_path_factory) -> Iterator[Future[Killed]]:  # type: ignore[no-untyped-def]
-    """Two killed lakehouses (the failpoints', the random kills') and their kill moments, computed in the
-    background: ``.result()`` waits. The failpoints kill first writes, so they take a lakehouse of their
-    own: the random kills then still find every step's work to cut."""
-    base = tmp_path_factory.mktemp("faults")
-    roots = {"failpoints": landed(base / "failpoints"), "random kills": landed(base / "killed")}
+def kill_sequence(tmp_path_factory) -> Iterator[Future[tuple[Path, list[str]]]]:  # type: ignore[no-untyped-def]
+    """The killed lakehouse and what each attempt was cut at, computed in the background: ``.result()``
+    waits."""
+    root = landed(tmp_path_factory.mktemp("faults") / "killed")
 
-    def both() -> Killed:
-        return {
-            "failpoints": _failpoints_and_finish(roots["failpoints"]),
-            "random kills": _kill_and_finish(roots["random kills"]),
-        }
+    def attempts() -> tuple[Path, list[str]]:
+        return root, _attempts_and_finish(root)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kills") as pool:
-        yield pool.submit(both)
+        yield pool.submit(attempts)

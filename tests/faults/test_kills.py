@@ -1,7 +1,7 @@
-"""SIGKILL at four failpoints at first writes, and at random moments across a whole run, each followed by a
-new attempt that must end killed or succeeded: afterwards every table of both killed lakehouses holds what an
-uninterrupted run wrote, each landed file is logged once, and each model has one champion with its decision
-row (`make test-faults`)."""
+"""SIGKILL at four failpoints at first writes and at random moments across whole runs, in run order on one
+lakehouse, each followed by a new attempt that must end killed or succeeded: afterwards every table of the
+killed lakehouse holds what an uninterrupted run wrote, each landed file is logged once, and each model has
+one champion with its decision row (`make test-faults`)."""
 
 from __future__ import annotations
 
@@ -40,41 +40,42 @@ def _logged(lakehouse: Lakehouse) -> list[tuple]:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="module")
 def lakehouses(spark, uninterrupted, kill_sequence):  # type: ignore[no-untyped-def]
-    """The uninterrupted lakehouse's tables and log, read while the kills still run; then each killed
-    lakehouse (the failpoints', the random kills') once its last attempt has finished."""
+    """The uninterrupted lakehouse's tables and log, read while the kills still run; then the killed
+    lakehouse, once its last attempt has finished, and what each attempt was cut at."""
     clean = _lakehouse(spark, uninterrupted)
     expected = {"tables": clean.tables(), "contents": _contents(clean), "logged": _logged(clean)}
-    killed = {
-        name: (_lakehouse(spark, root), moments) for name, (root, moments) in kill_sequence.result().items()
-    }
-    return expected, killed
+    root, moments = kill_sequence.result()
+    return expected, _lakehouse(spark, root), moments
+
+
+def test_every_attempt_was_cut_where_planned(lakehouses):
+    """Each failpoint was reached in run order, and each random kill fell after its step's start line (an
+    attempt that never printed it ran to its end): the kills found work to cut."""
+    *_, moments = lakehouses
+    failpoints = [m for m in moments if m.startswith("failpoint ")]
+    assert failpoints == [f"failpoint {f}" for f in FAILPOINTS]
+    random_kills = [m for m in moments if m not in failpoints]
+    assert len(random_kills) == KILLS and all("▶" in m for m in random_kills), moments
 
 
 def test_every_table_equals_an_uninterrupted_run(lakehouses):
-    expected, killed = lakehouses
-    assert killed["failpoints"][1] == [f"failpoint {f}" for f in FAILPOINTS]
-    assert len(killed["random kills"][1]) == KILLS
-    for name, (lakehouse, _) in killed.items():
-        assert lakehouse.tables() == expected["tables"], name
-        contents = _contents(lakehouse)
-        assert [n for n, content in expected["contents"].items() if contents[n] != content] == [], name
+    expected, killed, _ = lakehouses
+    assert killed.tables() == expected["tables"]
+    contents = _contents(killed)
+    assert [n for n, content in expected["contents"].items() if contents[n] != content] == []
 
 
 def test_each_landed_file_is_logged_once(lakehouses):
-    expected, killed = lakehouses
-    for name, (lakehouse, _) in killed.items():
-        assert _logged(lakehouse) == expected["logged"], name
+    expected, killed, _ = lakehouses
+    assert _logged(killed) == expected["logged"]
     assert len(expected["logged"]) == len({(s, f) for s, f, *_ in expected["logged"]})
 
 
 def test_each_model_has_one_champion_with_its_decision(lakehouses):
-    _, killed = lakehouses
-    for lakehouse, _ in killed.values():
-        client = tracking.configure(lakehouse.config)
-        promotions = lakehouse.read("ops.model_promotions")
-        for name in ("customer_segments", "campaign_acceptance"):
-            champion = tracking.get_alias(client, name).version
-            decisions = promotions.where(
-                (F.col("model_name") == name) & (F.col("candidate_version") == champion)
-            )
-            assert [r["decision"] for r in decisions.collect()] == ["promoted"], (lakehouse.config.root, name)
+    _, lakehouse, _ = lakehouses
+    client = tracking.configure(lakehouse.config)
+    promotions = lakehouse.read("ops.model_promotions")
+    for name in ("customer_segments", "campaign_acceptance"):
+        champion = tracking.get_alias(client, name).version
+        decisions = promotions.where((F.col("model_name") == name) & (F.col("candidate_version") == champion))
+        assert [r["decision"] for r in decisions.collect()] == ["promoted"], name
