@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-sql-server test-fast lint sql sql-server sql-loadtest mlflow-ui clean evaluate-crm import-crm tables
+.PHONY: help install demo demo-grocery backtest bench serve app loadtest cluster-up cluster-down test test-cluster test-faults test-sql-server test-slow test-fast lint sql sql-server sql-loadtest mlflow-ui clean evaluate-crm import-crm tables
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,11 +66,14 @@ test: $(BIN)/lakehouse $(CHROMEDRIVER) ## run the test suite (unit tests, then e
 test-cluster: $(BIN)/lakehouse ## start a Spark standalone cluster, run the pipeline on it, compare with local mode
 	$(BIN)/python -m pytest -m cluster
 
-test-faults: $(BIN)/lakehouse ## kill runs at 4 failpoints and 14 random moments on one lakehouse, every attempt killed or succeeded; compare every table with an uninterrupted run; 20 bad inputs
+test-faults: $(BIN)/lakehouse ## kill runs at 4 failpoints and 16 random moments on one lakehouse, every attempt killed or succeeded; compare every table with an uninterrupted run; 20 bad inputs
 	$(BIN)/python -m pytest -m faults -s -p no:cacheprovider
 
 test-sql-server: $(BIN)/lakehouse ## the SQL endpoint over JDBC: views as `lakehouse sql` answers, 8 clients during a run, every write refused
 	$(BIN)/python -m pytest -m sqlserver
+
+test-slow: $(BIN)/lakehouse ## test-faults, test-cluster and test-sql-server in one session, on one reference run (what CI runs after make test)
+	$(BIN)/python -m pytest -m "faults or cluster or sqlserver" -s -p no:cacheprovider
 
 test-fast: $(BIN)/lakehouse ## run the unit tests (no whole runs)
 	$(BIN)/python -m pytest -m "not e2e and not cluster and not faults and not sqlserver"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -78,24 +82,25 @@ def defective(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     return ctx, hit
 
 
-def copy_lakehouse(ctx: RunContext, root: Path) -> RunContext:
-    """A copy of ``ctx``'s lakehouse at ``root`` with a context on it, as of the same day and run. Delta
-    tables hold relative paths and copy as they are; the MLflow store names its artifacts by absolute path,
-    so they are pointed at the copy's."""
-    import shutil
-
-    shutil.copytree(ctx.config.root, root, symlinks=True)
-    config = dataclasses.replace(ctx.config, root=root)
-    store = config.mlflow_dir / "mlflow.db"
+def copy_root(base: Path, root: Path) -> Path:
+    """A copy of the lakehouse at ``base`` at ``root`` (without its writer lock). Delta tables hold relative
+    paths and copy as they are; the MLflow store names its artifacts by absolute path, so they are pointed
+    at the copy's."""
+    shutil.copytree(base, root, symlinks=True, ignore=shutil.ignore_patterns(".writer.lock"))
+    store = root / "mlflow" / "mlflow.db"
     if store.exists():  # a lakehouse that never trained has none
-        _replace_in_store(store, ctx.config.mlflow_artifact_location, config.mlflow_artifact_location)
+        _replace_in_store(store, str(base.resolve()), str(root.resolve()))
+    return root
+
+
+def copy_lakehouse(ctx: RunContext, root: Path) -> RunContext:
+    """A copy of ``ctx``'s lakehouse at ``root`` with a context on it, as of the same day and run."""
+    config = dataclasses.replace(ctx.config, root=copy_root(ctx.config.root, root))
     return RunContext(ctx.spark, config, ctx.as_of, ctx.run_id, report=dict(ctx.report))
 
 
 def _replace_in_store(store: Path, old: str, new: str) -> None:
     """Replace ``old`` by ``new`` in every text column of the MLflow store."""
-    import sqlite3
-
     with sqlite3.connect(store) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
@@ -117,6 +122,46 @@ def generated_copy(generated, tmp_path) -> Iterator[RunContext]:  # type: ignore
     utils._artifact_repos_cache.clear()
     yield copy_lakehouse(generated, tmp_path / "lakehouse")
     utils._artifact_repos_cache.clear()
+
+
+# The reference lakehouse of the suites that run `lakehouse` in processes of their own (the fault suite,
+# the cluster test, the SQL endpoint's tests): generated data, training kept small (one candidate, two
+# folds, no tree baseline; these suites are about what a run writes, not about model selection).
+REFERENCE_CUSTOMERS, REFERENCE_SEED, REFERENCE_AS_OF = 150, 4, date(2026, 6, 30)
+RUN_ENV = {
+    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1",
+    "LAKEHOUSE_MODEL_SEGMENT_K_MAX": "3",
+    "LAKEHOUSE_MODEL_CV_FOLDS": "2", "LAKEHOUSE_MODEL_REG_PARAMS": "0.01",
+    "LAKEHOUSE_MODEL_POSITIVE_WEIGHTS": "3.0", "LAKEHOUSE_MODEL_TREE_BASELINE": "false",
+}  # fmt: skip
+
+
+def lakehouse_run(root: Path, *extra: str, as_of: date = REFERENCE_AS_OF) -> list[str]:
+    """The command line of `lakehouse run` on ``root`` as of ``as_of`` (local mode unless ``extra`` says
+    ``--master``)."""
+    master = [] if "--master" in extra else ["--master", "local[2]"]
+    run = [sys.executable, "-m", "commands.cli", "run", "--root", str(root), "--as-of", as_of.isoformat()]
+    return [*run, *master, *extra]
+
+
+def reference_landed(root: Path) -> Path:
+    """``root`` with the reference's generated files in its landing zone."""
+    from sample import generate
+
+    generate(root / "landing", REFERENCE_CUSTOMERS, seed=REFERENCE_SEED)
+    return root
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """A lakehouse built by one uninterrupted `lakehouse run` in local mode, in a process of its own: the
+    fault suite's killed lakehouse must end equal to it, a cluster's run must write the same tables, the
+    SQL endpoint serves a copy of it. Read only: a test that writes works on a copy (``copy_root``). One
+    pytest session running those suites together (`make test-slow`) builds it once."""
+    root = reference_landed(tmp_path_factory.mktemp("reference") / "lakehouse")
+    done = subprocess.run(lakehouse_run(root), env=RUN_ENV, capture_output=True, text=True)
+    assert done.returncode == 0, f"the reference run failed:\n{done.stderr[-3000:]}"
+    return root
 
 
 @pytest.fixture

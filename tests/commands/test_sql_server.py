@@ -1,14 +1,13 @@
 """The SQL endpoint of BI tools (`lakehouse sql-server`), over the wire with a Thrift client (PyHive) as a
 BI tool speaks it: the views answer as `lakehouse sql` does, 8 clients query while a run writes a new date,
 every write is refused and changes nothing, a malformed statement gets one line. `make test-sql-server`;
-CI runs it after the cluster test."""
+CI runs it with the fault suite and the cluster test (`make test-slow`)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from datetime import date
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,22 +21,25 @@ from jobs import publish
 from pipelines import sql_server
 from pipelines.config import load_config
 from pipelines.runtime import RunContext
-from sample import generate
+from sample.daily import write_days
+from tests.conftest import (
+    REFERENCE_AS_OF,
+    REFERENCE_CUSTOMERS,
+    REFERENCE_SEED,
+    RUN_ENV,
+    copy_root,
+    lakehouse_run,
+)
 
 pytestmark = pytest.mark.sqlserver
-CONFIG = (
-    "[model]\nsegment_k_max = 4\ncv_folds = 2\nreg_params = [0.01]\npositive_weights = [3.0]\n"
-    "tree_baseline = false\n[spark]\nshuffle_partitions = 2\n"
-)
-FIRST, NEXT = date(2026, 6, 29), date(2026, 6, 30)
+FIRST = REFERENCE_AS_OF
+NEXT = FIRST + timedelta(days=1)
 LATEST = "SELECT max(as_of_date) FROM gold.customer_marketing"
 
 
 def _run(root: Path, as_of: date) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "commands.cli", "run", "--config", str(root.parent / "lakehouse.toml")]
     return subprocess.Popen(
-        [*command, "--root", str(root), "--as-of", as_of.isoformat()],
-        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        lakehouse_run(root, as_of=as_of), env=RUN_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
 
@@ -47,20 +49,31 @@ def _finished(run: subprocess.Popen[str]) -> None:
     assert run.returncode == 0, f"lakehouse run failed:\n{err[-3000:]}"
 
 
+def _served(server: sql_load.Server) -> set[str]:
+    """The tables the endpoint said it serves since it started."""
+    said = [line.split("new tables served: ", 1)[1] for line in server.lines if "new tables served: " in line]
+    return {name for names in said for name in names.split(", ")}
+
+
 @pytest.fixture(scope="module")
-def endpoint(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """A lakehouse run once (as of FIRST) and its SQL endpoint; stopped at the end by SIGTERM, which must
-    end it cleanly."""
+def endpoint(reference, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The endpoint on a copy of the reference lakehouse (as of FIRST) whose tables land, a layer at a
+    time, after it started on none, as a first run's would; stopped at the end by SIGTERM, which must end
+    it cleanly."""
     base = tmp_path_factory.mktemp("sql")
-    (base / "lakehouse.toml").write_text(CONFIG)
-    root = base / "lakehouse"
-    generate(root / "landing", 400, seed=3)
+    root = copy_root(reference, base / "lakehouse")
     config = load_config(overrides={"root": root}, environ={})
-    # the endpoint starts on an empty lakehouse and serves the tables as the first run lands them
-    config.tables_dir.mkdir(parents=True)
-    first = _run(root, FIRST)
+    config.tables_dir.rename(base / "tables")
+    config.tables_dir.mkdir()
     server = sql_load.start_server(config, free_port())
-    _finished(first)
+    layers = sorted((base / "tables").iterdir())
+    landing = {f"{layer.name}.{table.name}" for layer in layers for table in layer.iterdir()}
+    for layer in layers:
+        layer.rename(config.tables_dir / layer.name)
+    deadline = time.monotonic() + 120
+    while _served(server) != landing and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _served(server) == landing, "\n".join(server.lines[-20:])
     yield config, server
     assert sql_load.stop_server(server) == 0, "\n".join(server.lines[-20:])
     assert "sql-server stopped" in server.lines[-1]
@@ -158,6 +171,9 @@ def test_tables_and_views_are_served_by_name_with_their_comments(spark, publishe
 def test_eight_clients_query_while_a_run_writes_a_new_date(endpoint, cursor):
     config, server = endpoint
     queries = {**sql_load.QUERIES, "latest": LATEST}
+    vocabulary = config.vocabulary
+    write_days(config.landing_dir, REFERENCE_CUSTOMERS, REFERENCE_SEED, NEXT, 1, vocabulary.categories,
+               vocabulary.channels)  # fmt: skip
     run = _run(Path(config.root), NEXT)
     # each client pauses 3-6 s between queries: 8 at once all along, leaving the run some of the 2 cores
     questions = {name: (query,) for name, query in queries.items()}

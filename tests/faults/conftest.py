@@ -1,6 +1,7 @@
-"""The fault suite's lakehouses (`make test-faults`): a small generated one built by an uninterrupted run,
-and the same data through a sequence of killed attempts, each of which must end killed or succeeded. The kills run in a thread of their own from the
-start of the session (each attempt is a process), alongside the tests that need only the first."""
+"""The fault suite's killed lakehouse (`make test-faults`): the reference's data (``tests/conftest.py``,
+built there by an uninterrupted run) through a sequence of killed attempts, each of which must end killed
+or succeeded. The kills run in a thread of their own (each attempt is a process), alongside the tests that
+need only the reference."""
 
 from __future__ import annotations
 
@@ -19,10 +20,9 @@ from pathlib import Path
 import pytest
 
 from pipelines import failpoints
-from sample import generate
+from tests.conftest import RUN_ENV, lakehouse_run, reference_landed
 
-AS_OF = "2026-06-30"
-KILLS = int(os.environ.get("FAULT_KILLS", "14"))  # random ones: every step once, and three more
+KILLS = int(os.environ.get("FAULT_KILLS", "16"))  # random ones: every step once, and five more
 ATTEMPT_SECONDS = 480  # an attempt reaches any step within about three minutes, even on a busy machine
 # the moments: a step's start line, then a random delay. Every step gets a kill, the rest fall on random
 # steps; attempts go through the steps in run order, so each attempt resumes the work the previous one cut
@@ -31,32 +31,6 @@ STEPS = (
     "▶ train: campaign acceptance", "▶ score: segments", "▶ score: campaign acceptance",
     "▶ score: segment profiles", "▶ score: drift", "▶ publish",
 )  # fmt: skip
-# training kept small (one candidate, two folds, no tree baseline): the suite is about what survives a fault
-ENV = {
-    **os.environ, "SPARK_LOCAL_IP": "127.0.0.1",
-    "LAKEHOUSE_MODEL_SEGMENT_K_MAX": "3",
-    "LAKEHOUSE_MODEL_CV_FOLDS": "2", "LAKEHOUSE_MODEL_REG_PARAMS": "0.01",
-    "LAKEHOUSE_MODEL_POSITIVE_WEIGHTS": "3.0", "LAKEHOUSE_MODEL_TREE_BASELINE": "false",
-}  # fmt: skip
-
-
-def run_command(root: Path) -> list[str]:
-    run = [sys.executable, "-m", "commands.cli", "run", "--root", str(root), "--as-of", AS_OF]
-    return [*run, "--master", "local[2]"]
-
-
-def landed(root: Path) -> Path:
-    generate(root / "landing", 150, seed=4)
-    return root
-
-
-@pytest.fixture(scope="session")
-def uninterrupted(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    """A lakehouse one whole run built without interruption."""
-    root = landed(tmp_path_factory.mktemp("faults") / "clean")
-    done = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return root
 
 
 # moments random kills rarely hit, each reached by one attempt that kills itself there
@@ -86,9 +60,9 @@ def _failed(previous: str, code: int, tail: collections.deque[str]) -> AttemptFa
 
 def _failpoint_attempt(root: Path, failpoint: str, previous: str) -> str:
     """An attempt that kills itself at ``failpoint``; it must not end any other way."""
-    env = {**ENV, failpoints.VARIABLE: failpoint}
+    env = {**RUN_ENV, failpoints.VARIABLE: failpoint}
     process = subprocess.Popen(
-        run_command(root), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        lakehouse_run(root), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
     out, _ = process.communicate(timeout=ATTEMPT_SECONDS)
@@ -104,7 +78,7 @@ def _killed_attempt(root: Path, step: str, delay: float, previous: str) -> str:
     """Start a run, kill it ``delay`` seconds after it starts ``step`` (or when it ends first); it must end
     killed or succeeded (``previous``: the kill before it, named when it fails by itself)."""
     process = subprocess.Popen(
-        run_command(root), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        lakehouse_run(root), env=RUN_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -191,7 +165,7 @@ def _attempts_and_finish(root: Path) -> list[str]:
             moments.append(f"{_killed_attempt(root, at, delay, previous)} +{delay:.1f}s")
         took, since = time.monotonic() - began, time.monotonic() - start
         _progress(f"kill {n + 1:2d}/{len(planned)}: {moments[-1]}  (attempt {took:.0f} s, {since:.0f} s in)")
-    final = subprocess.run(run_command(root), env=ENV, capture_output=True, text=True)
+    final = subprocess.run(lakehouse_run(root), env=RUN_ENV, capture_output=True, text=True)
     if final.returncode != 0:
         raise _failed(
             moments[-1], final.returncode, collections.deque([final.stdout[-3000:], final.stderr[-3000:]])
@@ -204,7 +178,7 @@ def _attempts_and_finish(root: Path) -> list[str]:
 def kill_sequence(tmp_path_factory) -> Iterator[Future[tuple[Path, list[str]]]]:  # type: ignore[no-untyped-def]
     """The killed lakehouse and what each attempt was cut at, computed in the background: ``.result()``
     waits."""
-    root = landed(tmp_path_factory.mktemp("faults") / "killed")
+    root = reference_landed(tmp_path_factory.mktemp("faults") / "killed")
 
     def attempts() -> tuple[Path, list[str]]:
         return root, _attempts_and_finish(root)

@@ -20,8 +20,7 @@ from pipelines.config import load_config
 from pipelines.ingest import REFUSED_EXIT
 from pipelines.log import LOGGER_NAME
 from pipelines.tables import Lakehouse
-from tests.conftest import deliver
-from tests.faults.conftest import AS_OF
+from tests.conftest import REFERENCE_AS_OF, copy_root, deliver
 
 pytestmark = pytest.mark.faults
 CUSTOMERS_HEADER = (
@@ -144,7 +143,9 @@ CASES = {
         ["ingest"], REFUSED_EXIT, "was ingested before with other content", _redelivered, again=True
     ),
     "a deleted _delta_log": Case(["silver"], 1, "silver.orders", _delta_log_deleted),
-    "a damaged model artifact": Case(["score", "--as-of", AS_OF], 1, "cannot be loaded", _model_damaged),
+    "a damaged model artifact": Case(
+        ["score", "--as-of", REFERENCE_AS_OF.isoformat()], 1, "cannot be loaded", _model_damaged
+    ),
     "scoring a day without features": Case(["score", "--as-of", "2027-01-01"], 1, "2027-01-01"),
     "SQL that divides by zero": Case(["sql", "SELECT 1/0"], 1, "DIVIDE_BY_ZERO"),
     "SQL on a table that does not exist": Case(
@@ -152,23 +153,6 @@ CASES = {
     ),
     "a copied table folder": Case(["publish"], 0, "is not a table name", _table_copied),
 }
-
-
-def _copy(base: Path, root: Path) -> Path:
-    """A copy of a lakehouse; MLflow's store names its artifacts by absolute path: pointed at the copy's."""
-    shutil.copytree(base, root, ignore=shutil.ignore_patterns(".writer.lock"))
-    db = sqlite3.connect(root / "mlflow" / "mlflow.db")
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for table in tables:
-        for column in db.execute(f"PRAGMA table_info({table})").fetchall():
-            if "CHAR" in column[2].upper() or "TEXT" in column[2].upper():
-                db.execute(
-                    f"UPDATE {table} SET {column[1]} = replace({column[1]}, ?, ?) WHERE {column[1]} LIKE ?",
-                    (str(base), str(root), f"%{base}%"),
-                )
-    db.commit()
-    db.close()
-    return root
 
 
 def _versions(root: Path) -> dict[str, int]:
@@ -210,10 +194,10 @@ def log_lines():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_bad_input_ends_in_one_line_and_no_row_is_lost_or_doubled(
-    name, kill_sequence, spark, uninterrupted, tmp_path, monkeypatch, capsys, log_lines
+    name, kill_sequence, spark, reference, tmp_path, monkeypatch, capsys, log_lines
 ):
     case = CASES[name]  # kill_sequence: the kill suite's attempts run meanwhile, in processes of their own
-    root = _copy(uninterrupted, tmp_path / "lakehouse")
+    root = copy_root(reference, tmp_path / "lakehouse")
     case.prepare(root)
     for key, value in case.env.items():
         monkeypatch.setenv(key, value)
@@ -251,7 +235,7 @@ def test_a_bad_input_ends_in_one_line_and_no_row_is_lost_or_doubled(
     if not changed:
         assert all(t in after for t in checked)
         return
-    base = Lakehouse(spark, load_config(overrides={"root": uninterrupted}, environ={}))
+    base = Lakehouse(spark, load_config(overrides={"root": reference}, environ={}))
     copy = Lakehouse(spark, load_config(overrides={"root": root}, environ={}))
     for table in changed:
         grown = case.grows.get(table, 0)

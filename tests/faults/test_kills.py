@@ -39,10 +39,10 @@ def _logged(lakehouse: Lakehouse) -> list[tuple]:  # type: ignore[type-arg]
 
 
 @pytest.fixture(scope="module")
-def lakehouses(spark, uninterrupted, kill_sequence):  # type: ignore[no-untyped-def]
-    """The uninterrupted lakehouse's tables and log, read while the kills still run; then the killed
-    lakehouse, once its last attempt has finished, and what each attempt was cut at."""
-    clean = _lakehouse(spark, uninterrupted)
+def lakehouses(spark, reference, kill_sequence):  # type: ignore[no-untyped-def]
+    """The reference's tables and log (an uninterrupted run), read while the kills still run; then the
+    killed lakehouse, once its last attempt has finished, and what each attempt was cut at."""
+    clean = _lakehouse(spark, reference)
     expected = {"tables": clean.tables(), "contents": _contents(clean), "logged": _logged(clean)}
     root, moments = kill_sequence.result()
     return expected, _lakehouse(spark, root), moments

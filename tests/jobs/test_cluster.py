@@ -1,66 +1,41 @@
 """A real Spark standalone cluster (a master and two workers from the installed pyspark) runs the whole
-pipeline and writes the same tables as local mode. `make test-cluster`; CI runs it after `make test`, beside
-the fault suite."""
+pipeline on the reference's landed files and writes the same tables as the reference's run in local mode.
+`make test-cluster`; CI runs it with the fault suite and the SQL endpoint's tests (`make test-slow`)."""
 
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from commands import cluster
 from pipelines.config import load_config
 from pipelines.tables import VOLATILE_COLUMNS, Lakehouse
-from sample import generate
+from tests.conftest import RUN_ENV, lakehouse_run
 
 pytestmark = pytest.mark.cluster
-CONFIG = (
-    "[model]\nsegment_k_max = 4\ncv_folds = 2\nreg_params = [0.01]\npositive_weights = [3.0]\n"
-    "tree_baseline = false\n[spark]\nshuffle_partitions = 2\n"
-)
-LAKEHOUSE = [sys.executable, "-m", "commands.cli"]
-
-
-def _start(root: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
-    command = [*LAKEHOUSE, "run", "--config", str(root.parent / "lakehouse.toml"), "--root", str(root)]
-    return subprocess.Popen(
-        [*command, "--as-of", "2026-06-30", *extra], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-
-
-def _finished(run: subprocess.Popen[str], *extra: str) -> None:
-    _, err = run.communicate()
-    assert run.returncode == 0, f"lakehouse run {' '.join(extra)} failed:\n{err[-3000:]}"
 
 
 @pytest.fixture(scope="module")
-def lakehouses(tmp_path_factory):  # type: ignore[no-untyped-def]
-    base = tmp_path_factory.mktemp("cluster")
-    (base / "lakehouse.toml").write_text(CONFIG)
-    local, remote = base / "local", base / "remote"
-    generate(local / "landing", 200, seed=5)
-    shutil.copytree(local / "landing", remote / "landing")
+def lakehouses(reference, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The reference lakehouse (local mode), the same landed files run on a cluster of two workers, and the
+    applications the workers ran."""
+    remote = tmp_path_factory.mktemp("cluster") / "lakehouse"
+    shutil.copytree(reference / "landing", remote / "landing")
     running = cluster.of(load_config(overrides={"root": remote}, environ={}))
-    # local mode alongside: the cluster's run waits on its workers' messages much of the time
-    in_local_mode = _start(local)
+    url = cluster.up(running)
     try:
-        url = cluster.up(running)
-        try:
-            assert cluster.alive_workers(running) == 2
-            _finished(_start(remote, "--master", url), "--master", url)
-            applications = list((running.directory / "work").glob("worker-*/app-*"))
-        finally:
-            cluster.down(running)
+        assert cluster.alive_workers(running) == 2
+        run = subprocess.run(
+            lakehouse_run(remote, "--master", url), env=RUN_ENV, capture_output=True, text=True
+        )
+        assert run.returncode == 0, f"lakehouse run --master {url} failed:\n{run.stderr[-3000:]}"
+        applications = list((running.directory / "work").glob("worker-*/app-*"))
     finally:
-        _finished(in_local_mode)
-    return local, remote, applications
+        cluster.down(running)
+    return reference, remote, applications
 
 
 def test_the_cluster_ran_the_work_on_its_workers(lakehouses):
