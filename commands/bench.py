@@ -5,6 +5,9 @@
 3. Compute gold.customer_features from the same landing files with DuckDB; any differing value fails.
 4. Land D more days of orders and web visits, run the daily run as of the new date, and compare its
    raw -> features part (ingest, silver, features) with DuckDB recomputing everything from the files.
+5. With ``--floor``, after each run: Spark's floor on the same files (``commands.floor``), the least any
+   bronze -> silver -> gold Delta pipeline does, against DuckDB too: the first run's in a new process (its
+   JVM as cold as the pipeline's first stages), the daily run's in this one (as warm as the daily run).
 
 Prints a table, then one JSON line. Figures come from here, never from timed tests.
 """
@@ -14,6 +17,8 @@ from __future__ import annotations
 import json
 import resource
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from commands import duckdb_features
+from commands import floor as spark_floor
 from gold import customer_features
 from jobs import features, ingest, publish, refine, score, train
 from pipelines import runner
@@ -29,7 +35,7 @@ from pipelines.errors import PipelineError
 from pipelines.log import get_logger, step
 from pipelines.runtime import RunContext, default_run_id
 from pipelines.session import start_run
-from pipelines.work import Meter
+from pipelines.work import Meter, Work
 from sample import landing as sample
 from sample.daily import write_days
 from silver import orders as silver_orders
@@ -119,7 +125,53 @@ def check_equal(ctx: RunContext) -> float:
     return round(oracle.seconds, 2)
 
 
-def run(config: Config, customers: int, days_new: int, seed: int) -> dict[str, object]:
+def floor_in_process(timings: Timings, folder: Path, stages: list[spark_floor.Stage]) -> float:
+    """Spark's floor in this process (warm, as the daily run is), stage by stage; its seconds."""
+    meter = Meter(timings.meter.spark if timings.meter else None, folder)
+    for name, stage in stages:
+        with step(f"bench: {name}"), meter.stage(name):
+            stage()
+    return _recorded(timings, meter.stages)
+
+
+def _recorded(timings: Timings, stages: dict[str, Work]) -> float:
+    """The floor's stages added to ``timings``; their seconds."""
+    assert timings.meter is not None
+    for name, work in stages.items():
+        timings.stages[name] = work.seconds
+        timings.meter.add(name, work)
+    return round(sum(w.seconds for w in stages.values()), 1)
+
+
+def floor_run(timings: Timings, config: Config, files: dict[str, list[str]], mode: str) -> float:
+    """Spark's floor on ``files`` in a new process (a JVM as cold as the first run's), stage by stage; its
+    seconds."""
+    listed = config.root / f"floor-{mode}.json"
+    listed.write_text(json.dumps(files))
+    command = [
+        sys.executable,
+        "-m",
+        "commands.floor",
+        str(config.root),
+        str(config.root / "floor"),
+        str(listed),
+        mode,
+    ]
+    last = ""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        for line in child.stdout:  # its progress as it comes; its figures are the last line
+            last = line
+            if not line.startswith("{"):
+                print(line, end="", flush=True)
+    if child.returncode != 0:
+        raise BenchError(
+            f"Spark's floor ({mode} run) failed with exit status {child.returncode}; see its log above"
+        )
+    return _recorded(timings, {name: Work(**w) for name, w in json.loads(last).items()})
+
+
+def run(config: Config, customers: int, days_new: int, seed: int, floor: bool = False) -> dict[str, object]:
     """The benchmark; returns (and prints last) the JSON figures."""
     try:
         import duckdb  # noqa: F401
@@ -136,6 +188,8 @@ def run(config: Config, customers: int, days_new: int, seed: int) -> dict[str, o
     end_to_end = round(time.perf_counter() - started, 1)
     duckdb_s = check_equal(ctx)
     orders = runner.read(ctx, silver_orders.TABLE).count()
+    files = spark_floor.landed(config.landing_dir)
+    floors = {"first": floor_run(first, config, files, "first")} if floor else {}
     cats, chans = config.vocabulary.categories, config.vocabulary.channels
     new = daily.timed(
         f"land {days_new} more day(s)",
@@ -147,7 +201,18 @@ def run(config: Config, customers: int, days_new: int, seed: int) -> dict[str, o
     for name, stage in (*TO_FEATURES, *AFTER_FEATURES):
         daily.timed(name, lambda s=stage: s(later))  # type: ignore[misc]
     duckdb_full_s = check_equal(later)
+    if floor:
+        added = spark_floor.new_files(files, spark_floor.landed(config.landing_dir))
+        lowest = spark_floor.Floor(ctx.spark, config.root / "floor")
+        floors["daily"] = floor_in_process(daily, lowest.folder, spark_floor.daily_run(lowest, added))
     figures = _figures(customers, orders, end_to_end, first, daily, duckdb_s, duckdb_full_s, peak_rss_mb(ctx))
+    if floors:
+        figures |= {
+            "floor_s": floors["first"],
+            "floor_ratio": round(floors["first"] / max(duckdb_s, 1e-3), 1),
+            "floor_daily_s": floors["daily"],
+            "floor_daily_ratio": round(floors["daily"] / max(duckdb_full_s, 1e-3), 1),
+        }
     _print(figures, first, daily, new)
     return figures
 
@@ -202,5 +267,10 @@ def _print(figures: dict[str, object], first: Timings, daily: Timings, new: obje
         f"\nDuckDB {figures['duckdb_features_s']:.2f} s / {figures['duckdb_full_s']:.2f} s "
         f"(ratio {figures['features_ratio']}x / {figures['incremental_ratio']}x), every value equal"
     )
+    if "floor_s" in figures:
+        print(
+            f"{'floor -> features':<24}{figures['floor_s']:>12.1f}{'':>15}{figures['floor_daily_s']:>12.1f}"
+            f"\nSpark's floor against DuckDB: {figures['floor_ratio']}x / {figures['floor_daily_ratio']}x"
+        )
     print(f"new rows landed: {new}; peak memory (driver + JVM): {figures['peak_rss_mb']:.0f} MB")
     print(json.dumps(figures))

@@ -160,7 +160,7 @@ def _bench(args: argparse.Namespace) -> int:
     from commands import bench
 
     config = config_from_args(argparse.Namespace(**{**vars(args), "root": args.root or "lakehouse-bench"}))
-    bench.run(config, args.customers or 5000, args.days_new, args.seed)
+    bench.run(config, args.customers or 5000, args.days_new, args.seed, args.floor)
     return 0
 
 
@@ -340,6 +340,7 @@ COMMANDS: dict[str, Command] = {
     "bench": ("time every stage at a size, against DuckDB computing the same features", _bench, [
         CUSTOMERS, ("--days-new", {"type": positive_int, "default": 1, "help": "days landed for the daily run (default 1)"}),
         ("--seed", {"type": int, "default": 7, "help": "sample seed (default 7)"}),
+        ("--floor", {"action": "store_true", "help": "also time Spark's floor: the files to Delta per layer, no rule"}),
     ]),
     "cluster up": ("start a Spark standalone master and workers on 127.0.0.1; prints the master URL", _cluster_up, [
         ("--workers", {"type": positive_int, "default": 2, "help": "workers of one core each (default 2)"}),
