@@ -35,8 +35,8 @@ demo-grocery: $(BIN)/lakehouse ## the same pipeline on a grocery retailer's shap
 backtest: $(BIN)/lakehouse ## would the model have helped on the last 3 campaigns? (after make demo; CONFIG=lakehouse.grocery.toml for that one)
 	$(BIN)/lakehouse backtest $(if $(CONFIG),--config $(CONFIG),--root $(ROOT)) --as-of 2026-06-30
 
-bench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000
-	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1)
+bench: $(BIN)/lakehouse ## every stage's time and memory at CUSTOMERS customers, against DuckDB (same features, checked): make bench CUSTOMERS=100000 [FLOOR=1]
+	$(BIN)/lakehouse bench --customers $(CUSTOMERS) --days-new $(or $(DAYS),1) $(if $(FLOOR),--floor)
 
 serve: $(BIN)/lakehouse ## the scoring API on http://127.0.0.1:8000 (after make demo): /predict, /customers/{id}, /health, /docs
 	$(BIN)/lakehouse serve --root $(ROOT)

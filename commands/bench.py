@@ -1,7 +1,9 @@
 """`lakehouse bench`: what every stage costs at a size, against DuckDB computing the same features.
 
 1. Generate N customers into a fresh lakehouse (``--root``, default ./lakehouse-bench).
-2. Run every stage as of the sample's end date, timing each, and the peak memory of the driver and the JVM.
+2. Run every stage as of the sample's end date, timing each, and the peak memory of the driver and the JVM;
+   then the acceptance model's learning curve (``jobs.learning_curve``): its champion against the same
+   candidate fitted on every training row.
 3. Compute gold.customer_features from the same landing files with DuckDB; any differing value fails.
 4. Land D more days of orders and web visits, run the daily run as of the new date, and compare its
    raw -> features part (ingest, silver, features) with DuckDB recomputing everything from the files.
@@ -28,7 +30,7 @@ from pathlib import Path
 from commands import duckdb_features
 from commands import floor as spark_floor
 from gold import customer_features
-from jobs import features, ingest, publish, refine, score, train
+from jobs import features, ingest, learning_curve, publish, refine, score, train
 from pipelines import runner
 from pipelines.config import Config
 from pipelines.errors import PipelineError
@@ -187,6 +189,7 @@ def run(config: Config, customers: int, days_new: int, seed: int, floor: bool = 
         first.timed(name, lambda s=stage: s(ctx))  # type: ignore[misc]
     end_to_end = round(time.perf_counter() - started, 1)
     duckdb_s = check_equal(ctx)
+    curve = first.timed("learning curve", lambda: learning_curve.run(ctx))
     orders = runner.read(ctx, silver_orders.TABLE).count()
     files = spark_floor.landed(config.landing_dir)
     floors = {"first": floor_run(first, config, files, "first")} if floor else {}
@@ -206,6 +209,7 @@ def run(config: Config, customers: int, days_new: int, seed: int, floor: bool = 
         lowest = spark_floor.Floor(ctx.spark, config.root / "floor")
         floors["daily"] = floor_in_process(daily, lowest.folder, spark_floor.daily_run(lowest, added))
     figures = _figures(customers, orders, end_to_end, first, daily, duckdb_s, duckdb_full_s, peak_rss_mb(ctx))
+    figures["learning_curve"] = curve
     if floors:
         figures |= {
             "floor_s": floors["first"],
@@ -266,6 +270,12 @@ def _print(figures: dict[str, object], first: Timings, daily: Timings, new: obje
         f"{'raw -> features':<24}{figures['features_s']:>12.1f}{'':>15}{figures['incremental_s']:>12.1f}"
         f"\nDuckDB {figures['duckdb_features_s']:.2f} s / {figures['duckdb_full_s']:.2f} s "
         f"(ratio {figures['features_ratio']}x / {figures['incremental_ratio']}x), every value equal"
+    )
+    curve = figures["learning_curve"]
+    assert isinstance(curve, dict)
+    print(
+        f"acceptance: the champion's holdout ROC AUC {curve['champion_roc_auc']:.4f}, the fit on every training row "
+        f"{curve['every_row_roc_auc']:.4f} ({curve['training_rows']:,} rows; selection saw {curve['selection_rows']:,})"
     )
     if "floor_s" in figures:
         print(

@@ -156,6 +156,15 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learning_curve(args: argparse.Namespace) -> int:
+    from jobs import learning_curve
+    from jobs.common import start_context
+
+    ctx = start_context(args, "lakehouse-learning-curve", as_of=args.as_of, run_id=args.run_id)
+    learning_curve.run(ctx)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from commands import bench
 
@@ -337,6 +346,7 @@ COMMANDS: dict[str, Command] = {
         ("--last-campaign-only", {"action": "store_true", "help": "train on the latest earlier campaign only, not all"}),
         ("--min-acceptances", {"type": int, "default": 10, "help": "judge only campaigns with this many acceptances (default 10)"}),
     ]),
+    "learning-curve": ("how many rows the acceptance model needs: the champion's fit on growing samples", _learning_curve, RUN),
     "bench": ("time every stage at a size, against DuckDB computing the same features", _bench, [
         CUSTOMERS, ("--days-new", {"type": positive_int, "default": 1, "help": "days landed for the daily run (default 1)"}),
         ("--seed", {"type": int, "default": 7, "help": "sample seed (default 7)"}),

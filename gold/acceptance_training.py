@@ -253,6 +253,34 @@ class Budget:
         }
 
 
+def learning_curve(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    candidate: model_selection.Candidate,
+    config: Config,
+    shares: Sequence[float] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+) -> pd.DataFrame:
+    """The pipeline fitted in memory on stratified samples of the training customers (``shares`` of them,
+    the last all), each judged on the same holdout: one row per sample with its rows and ROC AUC. Where the
+    curve flattens says how many rows selection needs to see."""
+    fit_predict, labels = model_selection.logistic(config), holdout[acceptance.LABEL]
+    rows = []
+    for share in shares:
+        sample = model_selection.sample_customers(train, share, config.model.seed)
+        scored = fit_predict(sample, holdout, candidate)
+        auc = model_selection.evaluate(labels, scored, 0.5, economics(config.model))["roc_auc"]
+        rows.append(
+            {
+                "share": share,
+                "rows": len(sample),
+                "acceptances": int(sample[acceptance.LABEL].sum()),
+                "roc_auc": auc,
+            }
+        )
+    curve = pd.DataFrame(rows)
+    return curve.assign(below_all=curve["roc_auc"].iloc[-1] - curve["roc_auc"])
+
+
 def memory_columns(config: Config) -> list[str]:
     """What selection and the baselines read of a labelled contact."""
     numeric = customer_features.numeric_columns(config.vocabulary)
@@ -260,15 +288,20 @@ def memory_columns(config: Config) -> list[str]:
 
 
 def in_memory(labelled_rows: DataFrame, budget: Budget, config: Config) -> pd.DataFrame:
-    """The rows selection and the baselines see, in one read: the held-out rows and a sample of the
-    training customers (all of them within ``model.selection_rows``)."""
-    keep = F.col(HOLDOUT)
-    if budget.selection_share < 1.0:
-        bucket = F.pmod(F.xxhash64("customer_id", F.lit(config.model.seed)), F.lit(10_000))
-        keep = keep | (bucket < F.lit(max(1, int(budget.selection_share * 10_000))))
-    else:
-        keep = F.lit(True)
-    return labelled_rows.where(keep).select(*memory_columns(config), HOLDOUT).toPandas()
+    """The rows selection and the baselines see: the held-out rows and a stratified sample of the training
+    customers (all of them within ``model.selection_rows``), chosen on the training rows' customer and label
+    alone (``model_selection.sample_customers``) and then read whole."""
+    columns = [*memory_columns(config), HOLDOUT]
+    if budget.selection_share >= 1.0:
+        return labelled_rows.select(*columns).toPandas()
+    training = labelled_rows.where(~F.col(HOLDOUT)).select("customer_id", acceptance.LABEL).toPandas()
+    chosen = model_selection.sample_customers(training, budget.selection_share, config.model.seed)
+    ids = labelled_rows.sparkSession.createDataFrame(
+        pd.DataFrame({"customer_id": chosen["customer_id"].unique(), "_chosen": True}),
+        "customer_id BIGINT, _chosen BOOLEAN",
+    )
+    rows = labelled_rows.join(F.broadcast(ids), "customer_id", how="left")
+    return rows.where(F.col(HOLDOUT) | F.col("_chosen").isNotNull()).select(*columns).toPandas()
 
 
 def fit(

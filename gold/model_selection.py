@@ -153,11 +153,17 @@ def assign_folds(labelled: pd.DataFrame, k: int, seed: int, column: str = FOLD) 
 
 
 def sample_customers(labelled: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
-    """About ``share`` of the customers, every row of each, stratified by whether they ever accepted."""
+    """``share`` of the customers, every row of each, stratified: of those who ever accepted and of those
+    who never did, the first ``share`` in hash order (at least one of each), so the sample accepts at about
+    the whole's rate and a larger share holds every customer of a smaller one."""
     if share >= 1.0:
         return labelled
-    folds = assign_folds(labelled, 10_000, seed, "_bucket")
-    return folds[folds["_bucket"] < max(1, round(share * 10_000))].drop(columns="_bucket")
+    customers = labelled.groupby("customer_id", as_index=False)[LABEL].max()
+    customers["_hash"] = _hash(customers["customer_id"], seed)
+    customers = customers.sort_values([LABEL, "_hash", "customer_id"], kind="stable")
+    rank = customers.groupby(LABEL).cumcount()
+    wanted = np.maximum(1, np.round(share * customers.groupby(LABEL)[LABEL].transform("size")))
+    return labelled[labelled["customer_id"].isin(customers.loc[rank < wanted, "customer_id"])]
 
 
 def out_of_fold(

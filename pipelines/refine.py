@@ -221,7 +221,11 @@ def _batch(ctx: RunContext, table: Table, plan: Plan) -> tuple[DataFrame, list[s
 def _winners(ctx: RunContext, table: Table, batch_winners: DataFrame, contract: Contract) -> DataFrame:
     """Incremental: per key of the batch, the winner between the batch's row and silver's stored row."""
     keys = list(contract.primary_key)
-    stored = ctx.lakehouse.read(contract.name).join(batch_winners.select(*keys), keys, "left_semi")
+    silver, batch_keys = ctx.lakehouse.read(contract.name), batch_winners.select(*keys)
+    # a day's keys are mostly new: looking for them in the key columns alone reads a sliver of silver, and
+    # silver's whole rows are read only when some key is already there
+    held = silver.select(*keys).join(batch_keys, keys, "left_semi")
+    stored = silver.limit(0) if held.isEmpty() else silver.join(batch_keys, keys, "left_semi")
     assert table.newest_first is not None
     both = batch_winners.select(*contract.columns, F.lit(False).alias(STORED)).unionByName(
         stored.select(*contract.columns, F.lit(True).alias(STORED))

@@ -120,6 +120,17 @@ def add_dict(client: MlflowClient, run_id: str, value: Mapping[str, Any], artifa
         raise _failed(f"adding {artifact} to run {run_id}", exc) from exc
 
 
+def add_curve(client: MlflowClient, run_id: str, curve: Any, artifact: str, metric: str) -> None:
+    """Add a curve to a finished run: the table (``rows`` and ``roc_auc`` columns and more) as a JSON
+    artifact, and ``metric`` at each step ``rows``."""
+    try:
+        client.log_dict(run_id, {"columns": list(curve.columns), "data": curve.values.tolist()}, artifact)
+        for point in curve.itertuples():
+            client.log_metric(run_id, metric, float(point.roc_auc), step=int(point.rows))
+    except MlflowException as exc:
+        raise _failed(f"adding {artifact} to run {run_id}", exc) from exc
+
+
 def logged_table(client: MlflowClient, run_id: str, artifact: str) -> Any:
     """A table logged with ``mlflow.log_table`` as pandas; None when the run has none."""
     import pandas as pd

@@ -1,5 +1,7 @@
+import dataclasses
 from datetime import date, datetime
 
+import pytest
 from pyspark.sql import functions as F
 
 from gold import acceptance, campaign_responses
@@ -221,3 +223,32 @@ def test_inputs_left_out_by_name_take_what_derives_from_them_and_an_unknown_name
     assert "log_spend_wines" in engineered and "spend_per_order" not in engineered
     with pytest.raises(ConfigError, match=r"model.left_out_inputs names \['teens'\], which are not inputs"):
         acceptance.model_inputs(VOCAB, ["teens"])
+
+
+def test_selection_reads_every_held_out_row_and_a_stratified_sample_of_the_training_customers(spark):
+    import pandas as pd
+
+    from gold import acceptance_training as at
+    from pipelines.config import load_config
+
+    config = load_config(environ={})
+    columns = at.memory_columns(config)
+    # 4,000 customers, one contact each, every eighth accepting; the last 1,000 held out
+    rows = pd.DataFrame(
+        {c: [0.0] * 4000 for c in columns if c not in ("campaign_id", "education", "marital_status")}
+    )
+    rows["customer_id"] = range(4000)
+    rows["campaign_id"], rows["education"], rows["marital_status"] = "cmp1", "PhD", "Single"
+    rows["label"] = [float(i % 8 == 0) for i in range(4000)]
+    rows[at.HOLDOUT] = [i >= 3000 for i in range(4000)]
+    labelled = spark.createDataFrame(rows[[*columns, at.HOLDOUT]])
+    budget = at.Budget(training_rows=3000, acceptances=375, fit_rate=1.0, selection_share=0.2, fits=1)
+
+    seen = at.in_memory(labelled, budget, config)
+    held = seen[seen[at.HOLDOUT]]
+    assert sorted(held["customer_id"]) == list(range(3000, 4000))  # every held-out row
+    sample = seen[~seen[at.HOLDOUT]]
+    assert len(sample) == pytest.approx(600, abs=40)  # a fifth of the training customers
+    assert sample["label"].mean() == pytest.approx(1 / 8, abs=0.005)  # accepting as the whole does
+    everyone = at.in_memory(labelled, dataclasses.replace(budget, selection_share=1.0), config)
+    assert sorted(everyone["customer_id"]) == list(range(4000))

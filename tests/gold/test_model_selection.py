@@ -12,6 +12,7 @@ from gold.model_selection import (
     compared,
     evaluate,
     nested_cross_validation,
+    sample_customers,
     select,
 )
 from gold.objectives import Economics
@@ -134,3 +135,26 @@ def test_the_folds_hash_customers_as_spark_s_xxhash64_does(spark):  # type: igno
     from gold import model_selection
 
     assert model_selection._hash(pd.Series(ids), 7).tolist() == expected
+
+
+def test_a_customer_sample_is_stratified_nested_and_keeps_each_customer_whole():
+    # 1,000 customers, every tenth an acceptor; each contacted twice (accepting once at most)
+    customers = np.repeat(np.arange(1000), 2)
+    labelled = pd.DataFrame(
+        {
+            "customer_id": customers,
+            "label": [float(c % 10 == 0 and i == 0) for c, i in zip(customers, [0, 1] * 1000, strict=True)],
+        }
+    )
+    samples = {share: sample_customers(labelled, share, seed=7) for share in (0.05, 0.2, 0.5)}
+    for share, sample in samples.items():
+        people = sample.groupby("customer_id")["label"].max()
+        assert len(people) == round(1000 * share)
+        assert people.sum() == round(100 * share)  # the whole's one acceptor in ten
+        assert (sample.groupby("customer_id").size() == 2).all()  # every row of a sampled customer
+    assert (
+        set(samples[0.05]["customer_id"])
+        <= set(samples[0.2]["customer_id"])
+        <= set(samples[0.5]["customer_id"])
+    )
+    assert sample_customers(labelled, 1.0, seed=7) is labelled
