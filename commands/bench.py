@@ -127,15 +127,6 @@ def check_equal(ctx: RunContext) -> float:
     return round(oracle.seconds, 2)
 
 
-def floor_in_process(timings: Timings, folder: Path, stages: list[spark_floor.Stage]) -> float:
-    """Spark's floor in this process (warm, as the daily run is), stage by stage; its seconds."""
-    meter = Meter(timings.meter.spark if timings.meter else None, folder)
-    for name, stage in stages:
-        with step(f"bench: {name}"), meter.stage(name):
-            stage()
-    return _recorded(timings, meter.stages)
-
-
 def _recorded(timings: Timings, stages: dict[str, Work]) -> float:
     """The floor's stages added to ``timings``; their seconds."""
     assert timings.meter is not None
@@ -155,7 +146,7 @@ def floor_run(timings: Timings, config: Config, files: dict[str, list[str]], mod
         "-m",
         "commands.floor",
         str(config.root),
-        str(config.root / "floor"),
+        str(config.root / spark_floor.FOLDER),
         str(listed),
         mode,
     ]
@@ -206,8 +197,9 @@ def run(config: Config, customers: int, days_new: int, seed: int, floor: bool = 
     duckdb_full_s = check_equal(later)
     if floor:
         added = spark_floor.new_files(files, spark_floor.landed(config.landing_dir))
-        lowest = spark_floor.Floor(ctx.spark, config.root / "floor")
-        floors["daily"] = floor_in_process(daily, lowest.folder, spark_floor.daily_run(lowest, added))
+        # in this process: as warm as the daily run
+        lowest = spark_floor.Floor(ctx.spark, config.root / spark_floor.FOLDER)
+        floors["daily"] = _recorded(daily, spark_floor.measured(lowest, spark_floor.daily_run(lowest, added)))
     figures = _figures(customers, orders, end_to_end, first, daily, duckdb_s, duckdb_full_s, peak_rss_mb(ctx))
     figures["learning_curve"] = curve
     if floors:

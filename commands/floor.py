@@ -14,6 +14,7 @@ process (``python -m commands.floor``), so its JVM is as cold as the pipeline's 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from pipelines.config import load_config
 from pipelines.declare import RawSource
 from pipelines.log import step
 from pipelines.session import start_run
-from pipelines.work import Meter
+from pipelines.work import Meter, Work
 
 SOURCES: tuple[RawSource, ...] = tuple(t.source for t in BRONZE if t.source is not None)
 # what gold reads of silver: orders and visits per customer
@@ -144,6 +145,16 @@ def new_files(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict
 
 
 Stage = tuple[str, Callable[[], None]]
+FOLDER = "floor"  # under the bench's root
+
+
+def measured(floor: Floor, stages: Sequence[Stage]) -> dict[str, Work]:
+    """Run ``stages``, each logged; the work each did (Spark jobs, the floor's commits, seconds)."""
+    meter = Meter(floor.spark, floor.folder)
+    for name, stage in stages:
+        with step(name), meter.stage(name):
+            stage()
+    return meter.stages
 
 
 def first_run(floor: Floor, files: dict[str, list[str]]) -> list[Stage]:
@@ -174,12 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(overrides={"root": args.root})
     ctx = start_run(config, "lakehouse-bench-floor", config.sample.end_date, writer=False)
     lowest, files = Floor(ctx.spark, args.out), json.loads(args.files.read_text())
-    meter = Meter(ctx.spark, args.out)
-    for name, stage in (first_run if args.mode == "first" else daily_run)(lowest, files):
-        with step(name), meter.stage(name):
-            stage()
+    work = measured(lowest, (first_run if args.mode == "first" else daily_run)(lowest, files))
     ctx.spark.stop()
-    print(json.dumps(meter.as_dict()))
+    print(json.dumps({name: dataclasses.asdict(w) for name, w in work.items()}))
     return 0
 
 

@@ -10,10 +10,9 @@ import json
 from typing import Any
 
 from gold import acceptance_training as at
-from gold import campaign_responses, customer_features, model_selection
-from jobs import features as features_job
+from gold import model_selection
 from jobs import train
-from pipelines import runner, tracking
+from pipelines import tracking
 from pipelines.log import step
 from pipelines.runtime import RunContext
 
@@ -28,12 +27,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     candidate = model_selection.Candidate(
         float(params["chosen_reg_param"]), float(params["chosen_positive_weight"])
     )
-    responses = runner.read(ctx, campaign_responses.TABLE)
-    window = ctx.config.model.training_window_days
-    training = at.plan(features_job.completed(ctx, responses, window), ctx.as_of, ctx.config.model)
-    features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
+    training, labelled = train.training_rows(ctx)
     with step(f"learning curve: {training.describe()}"):
-        labelled = at.labelled(features, responses, training, ctx.config).persist()
+        labelled = labelled.persist()
         try:
             config = train.with_inputs(ctx, labelled).config
             rows = labelled.select(*at.memory_columns(config), at.HOLDOUT).toPandas()

@@ -99,15 +99,21 @@ def _with_portable_form(
     ctx.log.info("  %s: version %s now carries its portable form", at.MODEL_NAME, version.version)
 
 
-def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
-    history = models.decisions(ctx, at.MODEL_NAME)
-    models.settle(ctx, client, at.MODEL_NAME, history)
+def training_rows(ctx: RunContext) -> tuple[at.Plan, DataFrame]:
+    """The acceptance model's plan as of the run date and its labelled contacts (not yet read)."""
     responses = runner.read(ctx, campaign_responses.TABLE)
     window = ctx.config.model.training_window_days
     training = at.plan(features_job.completed(ctx, responses, window), ctx.as_of, ctx.config.model)
-    ctx.log.info("  acceptance: %s", training.describe())
     features = runner.read_dates(ctx, customer_features.TABLE, training.dates)
-    labelled = at.labelled(features, responses, training, ctx.config).persist()
+    return training, at.labelled(features, responses, training, ctx.config)
+
+
+def train_acceptance(ctx: RunContext, client: mlflow.MlflowClient) -> tracking.RegisteredModel:
+    history = models.decisions(ctx, at.MODEL_NAME)
+    models.settle(ctx, client, at.MODEL_NAME, history)
+    training, labelled = training_rows(ctx)
+    ctx.log.info("  acceptance: %s", training.describe())
+    labelled = labelled.persist()
     try:
         return _train_or_reuse(with_inputs(ctx, labelled), client, history, training, labelled)
     finally:
